@@ -1,0 +1,200 @@
+/**
+ * Named, Schema-typed units of work that any executor can run.
+ *
+ * A task is referenced the way Python pickles a function: by the URL of the module that defines it plus its name. The
+ * application and every worker import the same module; a worker finds the task among the module's exports by name.
+ * Its payload, success and error are Schemas, so inputs and outcomes cross thread and process boundaries typed:
+ * a typed failure raised in a worker arrives in the caller as an instance of the same class.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import { Schema } from "effect"
+import type { Pipeable } from "effect/Pipeable"
+import { pipeArguments } from "effect/Pipeable"
+import { InvalidTask } from "./ExecutorError.ts"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-futures/Task") as never
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A Schema a task can use: one that needs no services to encode or decode, so it runs the same in any worker.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AnySchema = Schema.Codec<any, any, never, never>
+
+/**
+ * A named unit of work with Schema-typed payload, success and error.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Task<
+  in out Name extends string,
+  in out Payload extends AnySchema,
+  in out Success extends AnySchema,
+  in out Error extends AnySchema
+> extends Pipeable {
+  readonly [TypeId]: TypeId
+  /** The name a worker looks the task up by, unique within its module. */
+  readonly name: Name
+  /** The URL of the module that defines (and exports) the task; workers import it. */
+  readonly module: string
+  readonly payload: Payload
+  readonly success: Success
+  readonly error: Error
+  readonly run: (payload: Payload["Type"]) => Effect.Effect<Success["Type"], Error["Type"]>
+}
+
+/**
+ * Any task, whatever its name and Schemas.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Any extends Task<string, AnySchema, AnySchema, AnySchema> {}
+
+/**
+ * The type a task takes as input.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Payload<T> = T extends Task<any, infer P, any, any> ? P["Type"] : never
+
+/**
+ * The type a task succeeds with.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Success<T> = T extends Task<any, any, infer S, any> ? S["Type"] : never
+
+/**
+ * The typed error a task fails with.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Error<T> = T extends Task<any, any, any, infer E> ? E["Type"] : never
+
+const registry = new Map<string, Set<string>>()
+
+const TaskProto = {
+  [TypeId]: TypeId,
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toString(this: Any) {
+    return `Task(${this.name} @ ${this.module})`
+  },
+  toJSON(this: Any) {
+    return { _id: "Task", name: this.name, module: this.module }
+  }
+}
+
+/**
+ * Defines a task. Call it at the top level of a module and export the result, so that workers importing the module
+ * find it.
+ *
+ * Throws {@link InvalidTask} at definition time for a missing `module`, an empty name, a name already used by another
+ * task of the same module, a field that is not a Schema, or a `run` that is not a function: a malformed task is a
+ * programming error that must surface when the module loads, not when the first worker runs it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task } from "effect-futures"
+ *
+ * export class FibError extends Schema.TaggedError<FibError>()("FibError", { n: Schema.Number }) {}
+ *
+ * const fibSync = (n: number): number => (n < 2 ? n : fibSync(n - 1) + fibSync(n - 2))
+ *
+ * export const fib = Task.make("fib", {
+ *   module: import.meta.url,
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   error: FibError,
+ *   run: (n) => (n < 0 ? Effect.fail(new FibError({ n })) : Effect.sync(() => fibSync(n)))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <
+  const Name extends string,
+  Payload extends AnySchema,
+  Success extends AnySchema,
+  Error extends AnySchema = typeof Schema.Never
+>(name: Name, options: {
+  /** Where workers find this task: pass `import.meta.url` of the defining module. */
+  readonly module: string
+  /** The input's Schema. The caller encodes with it; the worker decodes with it. */
+  readonly payload: Payload
+  /** The success value's Schema. */
+  readonly success: Success
+  /** The typed error's Schema (default `Schema.Never`: the task cannot fail with a typed error). */
+  readonly error?: Error | undefined
+  /** The work itself. It runs inside a worker (or a fiber), with no services from the caller. */
+  readonly run: (payload: Payload["Type"]) => Effect.Effect<Success["Type"], Error["Type"]>
+}): Task<Name, Payload, Success, Error> => {
+  const label = typeof name === "string" ? name : String(name)
+  const invalid = (message: string) => new InvalidTask({ task: label, message })
+  if (typeof name !== "string" || name.length === 0) {
+    throw invalid(`Expected the task name to be a non-empty string, got ${JSON.stringify(name)}`)
+  }
+  if (options === null || typeof options !== "object") throw invalid("Expected an options object")
+  if (typeof options.module !== "string" || options.module.length === 0) {
+    throw invalid("Expected `module` to be the defining module's URL (pass `import.meta.url`), got " +
+      String(options.module))
+  }
+  for (const field of ["payload", "success"] as const) {
+    if (!Schema.isSchema(options[field])) throw invalid(`Expected \`${field}\` to be a Schema`)
+  }
+  if (options.error !== undefined && !Schema.isSchema(options.error)) throw invalid("Expected `error` to be a Schema")
+  if (typeof options.run !== "function") throw invalid("Expected `run` to be a function returning an Effect")
+  let names = registry.get(options.module)
+  if (names === undefined) {
+    names = new Set()
+    registry.set(options.module, names)
+  }
+  if (names.has(name)) {
+    throw invalid(`A task named "${name}" is already defined in ${options.module}; names must be unique per module`)
+  }
+  names.add(name)
+  const task = Object.create(TaskProto)
+  task.name = name
+  task.module = options.module
+  task.payload = options.payload
+  task.success = options.success
+  task.error = options.error ?? Schema.Never
+  task.run = options.run
+  return Object.freeze(task)
+}
+
+/**
+ * Tells whether a value is a task made by {@link make} (from any copy of this library).
+ *
+ * @example
+ * ```ts
+ * import { Task } from "effect-futures"
+ *
+ * Task.isTask({ name: "fib" }) // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTask = (u: unknown): u is Any => typeof u === "object" && u !== null && TypeId in u

@@ -1,0 +1,57 @@
+/**
+ * The wire protocol between an executor and its workers: one message each way per task (or per chunk).
+ *
+ * Messages are `_tag`-ged plain objects so they survive structured clone (worker_threads) and Node's advanced
+ * serialization (child processes) alike. Values inside are already Schema-encoded.
+ *
+ * @internal
+ */
+
+/** How a task ended, as it crosses the boundary. `value` and `error` are Schema-encoded. */
+export type WireExit =
+  | { readonly _tag: "Success"; readonly value: unknown }
+  | { readonly _tag: "Failure"; readonly error: unknown }
+  | { readonly _tag: "ExecutorError"; readonly error: WireExecutorError }
+  | { readonly _tag: "Interrupted" }
+
+/** The executor-level errors a worker itself can report for a task, as plain fields. */
+export type WireExecutorError =
+  | { readonly _tag: "TaskDefect"; readonly errorName: string; readonly message: string; readonly workerStack: string }
+  | {
+    readonly _tag: "EncodeError" | "DecodeError"
+    readonly task: string
+    readonly which: "payload" | "success" | "error"
+    readonly message: string
+  }
+  | { readonly _tag: "TaskLoadError"; readonly module: string; readonly task: string; readonly message: string }
+
+/** A reference to a task: the module a worker imports, and the export's task name. */
+export interface TaskRef {
+  readonly module: string
+  readonly task: string
+}
+
+/** Parent → worker. */
+export type ToWorker =
+  | { readonly _tag: "Run"; readonly id: number; readonly module: string; readonly task: string; readonly payload: unknown }
+  | {
+    readonly _tag: "RunChunk"
+    readonly id: number
+    readonly module: string
+    readonly task: string
+    readonly payloads: ReadonlyArray<unknown>
+  }
+  | { readonly _tag: "Interrupt"; readonly id: number }
+
+/** Worker → parent. */
+export type FromWorker =
+  | { readonly _tag: "Ready" }
+  | { readonly _tag: "InitFailed"; readonly message: string }
+  | { readonly _tag: "Done"; readonly id: number; readonly exit: WireExit }
+  | { readonly _tag: "ChunkDone"; readonly id: number; readonly exits: ReadonlyArray<WireExit> }
+
+/** What a worker is told when it starts (worker_threads `workerData`, or an env variable for child processes). */
+export interface WorkerInit {
+  readonly workerId: number
+  readonly initializer: (TaskRef & { readonly payload: unknown }) | undefined
+}
