@@ -41,10 +41,10 @@ export type AnySchema = Schema.Codec<any, any, never, never>
  * @category models
  */
 export interface Task<
-  in out Name extends string,
-  in out Payload extends AnySchema,
-  in out Success extends AnySchema,
-  in out Error extends AnySchema
+  Name extends string,
+  Payload extends AnySchema,
+  Success extends AnySchema,
+  Error extends AnySchema
 > extends Pipeable {
   readonly [TypeId]: TypeId
   /** The name a worker looks the task up by, unique within its module. */
@@ -63,7 +63,7 @@ export interface Task<
  * @since 0.1.0
  * @category models
  */
-export interface Any extends Task<string, AnySchema, AnySchema, AnySchema> {}
+export interface Any extends Task<string, any, any, any> {}
 
 /**
  * The type a task takes as input.

@@ -1,0 +1,486 @@
+/**
+ * Executors: where tasks run.
+ *
+ * `Executor` is an Effect service, like Python's `Executor` base class; its layers choose where work runs:
+ *
+ * | layer | runs tasks on | Python analogue | choose it for |
+ * | --- | --- | --- | --- |
+ * | `layerWorkerThreads` | a pool of `worker_threads` | `ProcessPoolExecutor` | CPU-bound work: real parallelism |
+ * | `layerProcesses` | a pool of child processes | `ProcessPoolExecutor` | isolation: native addons, `process.exit`, leaks |
+ * | `layerFibers` | fibers in this process | `ThreadPoolExecutor` | I/O-bound work, and tests under `TestClock` |
+ *
+ * All run the same tasks with the same semantics: every submitted future settles (success, typed failure, defect,
+ * crash, cancellation or shutdown), the queue is FIFO, and a future's fiber belongs to the executor, not to the code
+ * that submitted it. Closing the layer's scope shuts the executor down, waiting for submitted work.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Context, Duration, Effect, Exit, Layer, Stream } from "effect"
+import { dual } from "effect/Function"
+import { BrokenExecutor, type ExecutorError, type InvalidOptions, type SubmitError } from "./ExecutorError.ts"
+import type { Future } from "./Future.ts"
+import * as Core from "./internal/core.ts"
+import * as FiberBackend from "./internal/fiberBackend.ts"
+import * as Options from "./internal/options.ts"
+// import * as WorkerPool from "./internal/workerPool.ts"
+// import * as ThreadTransport from "./internal/threadTransport.ts"
+// import * as ProcessTransport from "./internal/processTransport.ts"
+import { runEncoded } from "./internal/codec.ts"
+import { encodePayload } from "./internal/codec.ts"
+import type * as Task from "./Task.ts"
+import * as TaskModule from "./Task.ts"
+import * as FutureModule from "./Future.ts"
+
+/**
+ * Counters and latencies of an executor. `completed` counts successes; `failed` typed failures, defects and other
+ * executor errors; `crashed` tasks whose worker died; `cancelled` futures cancelled or interrupted. `waitTime` is
+ * the time from submit to start, `runTime` from start to end, over the most recent 1,024 tasks.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats extends Core.Stats {}
+
+/**
+ * Options of `shutdown`, with Python's meaning. `wait` (default `true`): return only once every submitted task has
+ * ended and the workers are released (false: return at once; that happens in the background). `cancelFutures`
+ * (default `false`): cancel every task still waiting for a worker; running tasks are left to finish.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ShutdownOptions extends Core.ShutdownOptions {}
+
+/**
+ * The executor service. Most code uses the module functions (`submit`, `map`, `shutdown`, `stats`), which find the
+ * service in the context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor } from "effect-futures"
+ *
+ * const program = Effect.gen(function*() {
+ *   const executor = yield* Executor.Executor
+ *   return yield* executor.stats
+ * }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 4 })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Executor extends Context.Service<Executor, {
+  /** The executor's name, for logs and stats. */
+  readonly name: string
+  /** Which layer built it. */
+  readonly kind: "fibers" | "workerThreads" | "processes"
+  /** How many tasks can run at once (`maxWorkers`, or `concurrency` for fibers). */
+  readonly concurrency: number
+  /** Submits one task; the future is PENDING until a worker picks it up. */
+  readonly submit: <T extends Task.Any>(
+    task: T,
+    input: Task.Payload<T>
+  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError>
+  /**
+   * Submits a batch that runs on one worker, in order, stopping at the first item that does not succeed: the
+   * primitive behind `map`'s `chunksize`. The future holds one `Exit` per item that ran.
+   */
+  readonly submitBatch: <T extends Task.Any>(
+    task: T,
+    inputs: ReadonlyArray<Task.Payload<T>>
+  ) => Effect.Effect<
+    Future<ReadonlyArray<Exit.Exit<Task.Success<T>, Task.Error<T> | ExecutorError>>, ExecutorError>,
+    SubmitError
+  >
+  /** Stops accepting tasks, then releases the workers; see {@link ShutdownOptions}. */
+  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
+  /** The executor's counters now. */
+  readonly stats: Effect.Effect<Stats>
+}>()("effect-futures/Executor") {}
+
+/**
+ * Options every executor layer accepts.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CommonOptions {
+  /**
+   * How many tasks may wait for a worker (running ones do not count). Default `Infinity`. Bound it to bound memory:
+   * each queued task holds its encoded payload.
+   */
+  readonly maxQueue?: number | undefined
+  /**
+   * What `submit` does when the queue is full: `"suspend"` (default) waits for room, applying backpressure to the
+   * producer; `"fail"` fails at once with `QueueFull`.
+   */
+  readonly onFull?: "suspend" | "fail" | undefined
+  /**
+   * How long closing the layer's scope (or `shutdown({ wait: true })`) waits for queued and running tasks before it
+   * interrupts them. Default: no limit, as Python's `shutdown(wait=True)`; set it so a stuck task cannot hold up
+   * shutdown.
+   */
+  readonly shutdownTimeout?: Duration.Input | undefined
+  /**
+   * A task run once before any other (once per worker; once per layer for `layerFibers`). If it fails, the executor
+   * is broken: pending futures and later submits fail with `BrokenExecutor`.
+   */
+  readonly initializer?: { readonly task: Task.Any; readonly input: unknown } | undefined
+  /** A name for logs and stats. Default: the layer's kind. */
+  readonly name?: string | undefined
+}
+
+/**
+ * Options of {@link layerFibers}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FiberOptions extends CommonOptions {
+  /** How many tasks run at once. Default `os.availableParallelism()`. */
+  readonly concurrency?: number | undefined
+}
+
+/**
+ * Options of the worker-backed layers ({@link layerWorkerThreads}, {@link layerProcesses}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkerOptions extends CommonOptions {
+  /** The most workers alive at once. Default `os.availableParallelism()`: one per core for CPU-bound work. */
+  readonly maxWorkers?: number | undefined
+  /**
+   * Workers started with the layer and kept alive when idle. Default `0`: workers start on demand, so an executor
+   * nobody uses costs nothing.
+   */
+  readonly minWorkers?: number | undefined
+  /**
+   * How long a worker above `minWorkers` may sit idle before it is stopped. Default `"30 seconds"`; `Infinity` keeps
+   * workers forever. Booting a worker costs ~100 ms of importing, so short timeouts trade memory for latency.
+   */
+  readonly idleTimeout?: Duration.Input | undefined
+  /**
+   * Replace a worker after it has run this many tasks. Default `Infinity`. Use it to contain slow leaks in task code.
+   */
+  readonly maxTasksPerWorker?: number | undefined
+  /** Per-worker memory limits (worker_threads `resourceLimits`; for processes, `--max-old-space-size`). */
+  readonly resourceLimits?: {
+    readonly maxOldGenerationSizeMb?: number | undefined
+    readonly maxYoungGenerationSizeMb?: number | undefined
+    readonly codeRangeSizeMb?: number | undefined
+    readonly stackSizeMb?: number | undefined
+  } | undefined
+  /**
+   * How a running task is stopped when its future is interrupted. `"cooperative"` (default) interrupts the task's
+   * fiber inside the worker and terminates the worker if it has not stopped within `interruptGracePeriod`;
+   * `"terminate"` terminates the worker at once. Either way the slot is freed at once and a replacement starts on
+   * demand, so the next task never waits for the grace period.
+   */
+  readonly interrupt?: "cooperative" | "terminate" | undefined
+  /** How long a cooperatively interrupted task may take to stop. Default `"1 second"`. */
+  readonly interruptGracePeriod?: Duration.Input | undefined
+}
+
+/**
+ * Options of {@link layerProcesses}: those of worker threads plus how the children are started.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProcessOptions extends WorkerOptions {
+  /** Extra Node flags for each child (default: none). */
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  /** Each child's environment (default: this process's). */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /** Each child's working directory (default: this process's). */
+  readonly cwd?: string | undefined
+}
+
+const parseCommon = (options: CommonOptions, kind: string) => ({
+  maxQueue: Options.limit("maxQueue", options.maxQueue, Infinity),
+  onFull: Options.oneOf("onFull", options.onFull, ["suspend", "fail"] as const, "suspend"),
+  shutdownTimeout: Options.duration("shutdownTimeout", options.shutdownTimeout, undefined, true),
+  initializer: Options.initializer(options.initializer),
+  name: Options.name(options.name, kind)
+})
+
+const makeService = (
+  kind: Executor["Service"]["kind"],
+  name: string,
+  concurrency: number,
+  core: Core.Core
+): Executor["Service"] =>
+  Executor.of({
+    name,
+    kind,
+    concurrency,
+    submit: core.submit as Executor["Service"]["submit"],
+    submitBatch: core.submitChunk as unknown as Executor["Service"]["submitBatch"],
+    shutdown: core.shutdown,
+    stats: core.stats
+  })
+
+const coreOptions = (common: ReturnType<typeof parseCommon>): Core.CoreOptions => ({
+  maxQueue: common.maxQueue,
+  onFull: common.onFull,
+  shutdownTimeout: common.shutdownTimeout === Infinity ? undefined : common.shutdownTimeout
+})
+
+/**
+ * An executor that runs tasks on fibers in this process, at most `concurrency` at once, FIFO — the analogue of
+ * Python's `ThreadPoolExecutor`. Tasks still pass through their Schemas, so they behave exactly as on a worker. It
+ * inherits the layer's services, so under `@effect/vitest`'s `it.effect` tasks that sleep follow `TestClock`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Executor, Task } from "effect-futures"
+ *
+ * export const double = Task.make("double", {
+ *   module: import.meta.url,
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   run: (n) => Effect.succeed(n * 2)
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   const future = yield* Executor.submit(double, 21)
+ *   return yield* future // 42
+ * }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 4 })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFibers = (options: FiberOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
+  Layer.effect(
+    Executor,
+    Effect.gen(function*() {
+      const parsed = yield* Options.parse(() => ({
+        ...parseCommon(Options.object(options), "fibers"),
+        concurrency: Options.positiveInt("concurrency", options.concurrency, Options.defaultMaxWorkers())
+      }))
+      const core = yield* Core.make(coreOptions(parsed), (host) =>
+        Effect.gen(function*() {
+          const backend = yield* FiberBackend.make(parsed.concurrency)(host)
+          if (parsed.initializer !== undefined) yield* runFiberInitializer(parsed.initializer, host)
+          return backend
+        }))
+      return makeService("fibers", parsed.name, parsed.concurrency, core)
+    })
+  )
+
+const runFiberInitializer = (initializer: Options.Initializer, host: Core.Host) =>
+  Effect.gen(function*() {
+    const encoded = encodePayload(initializer.task, initializer.input)
+    const wire = encoded._tag === "Failure"
+      ? undefined
+      : yield* runEncoded(initializer.task, encoded.success)
+    if (wire === undefined || wire._tag !== "Success") {
+      const reason = encoded._tag === "Failure" ? encoded.failure.message : describeWire(wire)
+      host.breakWith(new BrokenExecutor({ message: `The initializer "${initializer.task.name}" failed: ${reason}` }))
+    }
+  })
+
+const describeWire = (wire: { readonly _tag: string } | undefined): string => {
+  if (wire === undefined) return "no outcome"
+  const error = (wire as { error?: unknown }).error
+  if (typeof error === "object" && error !== null && "message" in error) return String(error.message)
+  if (error !== undefined) return JSON.stringify(error)
+  return wire._tag
+}
+
+/**
+ * Submits a task to the executor in the context and returns its future at once (PENDING until a worker picks it
+ * up), like Python's `executor.submit(fn, arg)`. A payload that does not encode with the task's Schema gives a
+ * future failed with `EncodeError`; it never reaches a worker. Fails with `ExecutorShutdown` after shutdown,
+ * `BrokenExecutor` once broken, and `QueueFull` when the queue is full with `onFull: "fail"`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Executor, Future, Task } from "effect-futures"
+ *
+ * export const square = Task.make("square", {
+ *   module: import.meta.url,
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   run: (n) => Effect.succeed(n * n)
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   const future = yield* Executor.submit(square, 7)
+ *   return yield* Future.result(future) // 49
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const submit: {
+  <T extends Task.Any>(input: Task.Payload<T>): (
+    task: T
+  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError, Executor>
+  <T extends Task.Any>(
+    task: T,
+    input: Task.Payload<T>
+  ): Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError, Executor>
+} = dual(
+  2,
+  <T extends Task.Any>(task: T, input: Task.Payload<T>) =>
+    Effect.flatMap(Executor, (executor) => executor.submit(task, input))
+)
+
+/**
+ * Options of {@link map}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MapOptions {
+  /**
+   * How many inputs travel to one worker in one message (default `1`). Large values amortise the per-message cost
+   * for tiny tasks; results still stream back in input order.
+   */
+  readonly chunksize?: number | undefined
+  /**
+   * How long the whole map may take, from the first pull (default: no limit). When it passes, the stream fails with
+   * `Cause.TimeoutError` and cancels what it submitted and has not finished.
+   */
+  readonly timeout?: Duration.Input | undefined
+  /**
+   * How many inputs may be submitted ahead of the consumer (default `2 × concurrency × chunksize`): inputs are pulled
+   * lazily, so an endless input never runs ahead unboundedly.
+   */
+  readonly buffersize?: number | undefined
+}
+
+/**
+ * Runs a task over every input and streams the results in input order, like Python's `executor.map`. Inputs (an
+ * `Iterable` or a `Stream`) are pulled lazily, at most `buffersize` ahead. The stream stops at the first failure;
+ * closing it early, or a failure, cancels whatever it submitted that has not finished.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema, Stream } from "effect"
+ * import { Executor, Task } from "effect-futures"
+ *
+ * export const square = Task.make("square", {
+ *   module: import.meta.url,
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   run: (n) => Effect.succeed(n * n)
+ * })
+ *
+ * const program = Executor.map(square, [1, 2, 3], { chunksize: 2 }).pipe(Stream.runCollect) // [1, 4, 9]
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const map: {
+  <T extends Task.Any, EI = never, RI = never>(
+    inputs: Iterable<Task.Payload<T>> | Stream.Stream<Task.Payload<T>, EI, RI>,
+    options?: MapOptions
+  ): (task: T) => Stream.Stream<
+    Task.Success<T>,
+    Task.Error<T> | ExecutorError | SubmitError | Cause.TimeoutError | InvalidOptions | EI,
+    Executor | RI
+  >
+  <T extends Task.Any, EI = never, RI = never>(
+    task: T,
+    inputs: Iterable<Task.Payload<T>> | Stream.Stream<Task.Payload<T>, EI, RI>,
+    options?: MapOptions
+  ): Stream.Stream<
+    Task.Success<T>,
+    Task.Error<T> | ExecutorError | SubmitError | Cause.TimeoutError | InvalidOptions | EI,
+    Executor | RI
+  >
+} = dual(
+  (args) => TaskModule.isTask(args[0]),
+  <T extends Task.Any, EI, RI>(
+    task: T,
+    inputs: Iterable<Task.Payload<T>> | Stream.Stream<Task.Payload<T>, EI, RI>,
+    options: MapOptions = {}
+  ) =>
+    Stream.unwrap(Effect.gen(function*() {
+      const executor = yield* Executor
+      const { chunksize, buffersize, timeout } = yield* Options.parse(() => {
+        const chunksize = Options.positiveInt("chunksize", options.chunksize, 1)
+        return {
+          chunksize,
+          buffersize: Options.positiveInt("buffersize", options.buffersize, 2 * executor.concurrency * chunksize),
+          timeout: Options.duration("timeout", options.timeout, undefined, true)
+        }
+      })
+      const source: Stream.Stream<Task.Payload<T>, EI, RI> = Stream.isStream(inputs)
+        ? inputs as Stream.Stream<Task.Payload<T>, EI, RI>
+        : Array.isArray(inputs)
+        ? Stream.fromArray(inputs as ReadonlyArray<Task.Payload<T>>)
+        // An arbitrary iterable may be endless or expensive: pull it one chunk of work at a time.
+        : Stream.fromIterable(inputs as Iterable<Task.Payload<T>>, { chunkSize: chunksize })
+      const concurrency = Math.max(1, Math.ceil(buffersize / chunksize))
+      const results = chunksize === 1
+        ? source.pipe(Stream.mapEffect((input) => awaitOwned(executor.submit(task, input)), { concurrency }))
+        : source.pipe(
+          Stream.grouped(chunksize),
+          Stream.mapEffect((chunk) => awaitOwned(executor.submitBatch(task, chunk)), { concurrency }),
+          Stream.flattenIterable,
+          Stream.mapEffect((exit) => exit)
+        )
+      return timeout === undefined || timeout === Infinity
+        ? results
+        : results.pipe(Stream.interruptWhen(Effect.andThen(Effect.sleep(timeout), Effect.fail(new Cause.TimeoutError()))))
+    }))
+)
+
+/** Submits and awaits; if the awaiting fiber is interrupted, the future is interrupted too. */
+const awaitOwned = <A, E, E2>(submitting: Effect.Effect<Future<A, E>, E2>) =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(restore(submitting), (future) =>
+      restore(future).pipe(Effect.onInterrupt(() => FutureModule.interrupt(future))))
+  )
+
+/**
+ * Shuts the executor in the context down, as Python's `executor.shutdown(wait, cancel_futures)`: it stops accepting
+ * tasks (`submit` then fails with `ExecutorShutdown`); with `cancelFutures` it cancels every task still waiting for
+ * a worker; with `wait` (the default) it returns once every task has ended and the workers are released. Calling it
+ * again is harmless. Closing the layer's scope does the same with `wait: true`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor } from "effect-futures"
+ *
+ * const program = Executor.shutdown({ wait: true, cancelFutures: true })
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const shutdown = (options?: ShutdownOptions): Effect.Effect<void, never, Executor> =>
+  Effect.flatMap(Executor, (executor) => executor.shutdown(options))
+
+/**
+ * The counters of the executor in the context: workers, busy, queued, completed, failed, crashed, cancelled, and
+ * p50/p99 of wait and run time.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Executor } from "effect-futures"
+ *
+ * const program = Effect.gen(function*() {
+ *   const { completed, queued } = yield* Executor.stats
+ *   yield* Effect.log(`${completed} done, ${queued} waiting`)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const stats: Effect.Effect<Stats, never, Executor> = Effect.flatMap(
+  Executor,
+  (executor) => executor.stats
+)

@@ -1,0 +1,409 @@
+/**
+ * The executor core shared by every layer: the FIFO queue, the futures, shutdown and statistics.
+ *
+ * A submitted task becomes a `Job` and a future whose fiber waits (in `Effect.callback`) for the job's outcome. The
+ * core hands jobs to a `Backend` in FIFO order whenever it has capacity; the backend runs them (on a fiber, a worker
+ * thread or a child process) and reports back through the `Host`. The core never knows how a job runs.
+ *
+ * A job's life:
+ *
+ * ```text
+ *   queued ──(backend.start)──▶ running ──(host.finish)──▶ done
+ *     │                           │
+ *     └──(future cancelled)──▶ cancelled ◀──(future interrupted: backend.stop)
+ * ```
+ *
+ * @internal
+ */
+import { Clock, Deferred, type Duration, Effect, Exit, Fiber, FiberSet, Option, type Scope } from "effect"
+import { type BrokenExecutor, ExecutorShutdown, QueueFull, type SubmitError } from "../ExecutorError.ts"
+import type * as Task from "../Task.ts"
+import { decodeExit, encodePayload } from "./codec.ts"
+import { FutureImpl } from "./future.ts"
+import type { WireExit } from "./protocol.ts"
+import { Samples } from "./samples.ts"
+
+export type JobState = "queued" | "running" | "done" | "cancelled"
+
+export class Job {
+  readonly id: number
+  readonly task: Task.Any
+  /** The Schema-encoded payload; for a chunk, the array of encoded payloads. */
+  readonly payload: unknown
+  readonly chunk: boolean
+  state: JobState = "queued"
+  readonly submittedAt: number
+  startedAt = 0
+  resume: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined = undefined
+  exit: Exit.Exit<unknown, unknown> | undefined = undefined
+  /** Whatever the backend needs to find the job again (its worker, its fiber). */
+  slot: unknown = undefined
+
+  constructor(id: number, task: Task.Any, payload: unknown, chunk: boolean, now: number) {
+    this.id = id
+    this.task = task
+    this.payload = payload
+    this.chunk = chunk
+    this.submittedAt = now
+  }
+}
+
+/** How the core sees a backend: it starts jobs when told there is room, and stops the ones it is asked to. */
+export interface Backend {
+  /** Starts `job` now if there is room (the job is then running), else returns false and the job stays queued. */
+  readonly start: (job: Job) => boolean
+  /** The running `job` was cancelled: stop it by the interrupt policy, and free its slot at once. */
+  readonly stop: (job: Job) => void
+  /** Releases every worker. Called once, when no job is queued or running, or when shutting down by force. */
+  readonly close: Effect.Effect<void>
+  readonly workers: () => number
+}
+
+/** How a backend talks to the core. */
+export interface Host {
+  /** A running job ended with this outcome (ignored if it was cancelled meanwhile). */
+  readonly finish: (job: Job, exit: WireExit | ReadonlyArray<WireExit>) => void
+  /** A running job's worker died or the job could not be run: fail it with an executor error. */
+  readonly fail: (job: Job, error: unknown) => void
+  /** There may be room for queued jobs now. */
+  readonly pump: () => void
+  /** Jobs waiting for a worker (the backend uses it to decide whether to spawn). */
+  readonly queued: () => number
+  /** The executor cannot run tasks any more: fail everything pending with `error`. */
+  readonly breakWith: (error: BrokenExecutor) => void
+}
+
+export interface Stats {
+  readonly workers: number
+  readonly busy: number
+  readonly queued: number
+  readonly completed: number
+  readonly failed: number
+  readonly crashed: number
+  readonly cancelled: number
+  readonly waitTime: { readonly p50: Duration.Duration; readonly p99: Duration.Duration }
+  readonly runTime: { readonly p50: Duration.Duration; readonly p99: Duration.Duration }
+}
+
+export interface CoreOptions {
+  readonly maxQueue: number
+  readonly onFull: "suspend" | "fail"
+  readonly shutdownTimeout: number | undefined
+}
+
+export interface ShutdownOptions {
+  readonly wait?: boolean | undefined
+  readonly cancelFutures?: boolean | undefined
+}
+
+export interface Core {
+  readonly submit: (task: Task.Any, input: unknown) => Effect.Effect<FutureImpl<unknown, unknown>, SubmitError>
+  readonly submitChunk: (
+    task: Task.Any,
+    inputs: ReadonlyArray<unknown>
+  ) => Effect.Effect<FutureImpl<ReadonlyArray<Exit.Exit<unknown, unknown>>, unknown>, SubmitError>
+  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
+  readonly stats: Effect.Effect<Stats>
+}
+
+/**
+ * Builds the core in the current scope. `makeBackend` receives the host; the core closes the backend when the
+ * scope closes: gracefully (waiting for queued and running tasks, bounded by `shutdownTimeout`) if the scope closes
+ * normally, by cancelling everything if it closes with a failure or an interruption.
+ */
+export const make = Effect.fnUntraced(function*(
+  options: CoreOptions,
+  makeBackend: (host: Host) => Effect.Effect<Backend, never, Scope.Scope>
+) {
+  const context = yield* Effect.context<never>()
+  const clock = yield* Clock.Clock
+  const runFork = Effect.runForkWith(context)
+  const futures = yield* FiberSet.make<unknown, unknown>()
+
+  // The queue is an array with a moving head: O(1) push and shift; cancelled jobs are skipped when reached.
+  let queue: Array<Job> = []
+  let head = 0
+  let queuedCount = 0
+  let running = 0
+  let nextId = 1
+  let closed = false
+  let broken: BrokenExecutor | undefined
+  let backendClosed = false
+  const idle = Deferred.makeUnsafe<void>()
+  const spaceWaiters = new Set<() => void>()
+  const counts = { completed: 0, failed: 0, crashed: 0, cancelled: 0 }
+  const waitTimes = new Samples()
+  const runTimes = new Samples()
+
+  const settle = (job: Job, exit: Exit.Exit<unknown, unknown>) => {
+    job.exit = exit
+    const resume = job.resume
+    job.resume = undefined
+    if (resume !== undefined) resume(exit)
+  }
+
+  const leaveRunning = (job: Job) => {
+    running--
+    runTimes.add(clock.currentTimeMillisUnsafe() - job.startedAt)
+    checkIdle()
+  }
+
+  const checkIdle = () => {
+    if (closed && running === 0 && queuedCount === 0) Deferred.doneUnsafe(idle, Exit.void)
+  }
+
+  const wakeSpaceWaiters = () => {
+    if (spaceWaiters.size === 0) return
+    for (const wake of spaceWaiters) wake()
+    spaceWaiters.clear()
+  }
+
+  const takeNext = (): Job | undefined => {
+    while (head < queue.length) {
+      const job = queue[head]
+      queue[head++] = undefined as never
+      if (job.state === "queued") return job
+    }
+    return undefined
+  }
+
+  const pump = () => {
+    while (queuedCount > 0 && broken === undefined) {
+      const job = takeNext()
+      if (job === undefined) break
+      job.state = "running"
+      if (!backend.start(job)) {
+        // No room after all: put it back at the head, where it came from.
+        job.state = "queued"
+        queue[--head] = job
+        break
+      }
+      queuedCount--
+      running++
+      job.startedAt = clock.currentTimeMillisUnsafe()
+      waitTimes.add(job.startedAt - job.submittedAt)
+    }
+    if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head)
+      head = 0
+    }
+    wakeSpaceWaiters()
+    checkIdle()
+  }
+
+  const host: Host = {
+    finish: (job, wire) => {
+      if (job.state !== "running") return
+      job.state = "done"
+      leaveRunning(job)
+      let exit: Exit.Exit<unknown, unknown>
+      if (job.chunk) {
+        const exits = (wire as ReadonlyArray<WireExit>).map((w) => decodeExit(job.task, w))
+        exit = Exit.succeed(exits)
+        if (exits.every(Exit.isSuccess)) counts.completed++
+        else counts.failed++
+      } else {
+        exit = decodeExit(job.task, wire as WireExit)
+        if (Exit.isSuccess(exit)) counts.completed++
+        else counts.failed++
+      }
+      settle(job, exit)
+    },
+    fail: (job, error) => {
+      if (job.state !== "running") return
+      job.state = "done"
+      leaveRunning(job)
+      if ((error as { _tag?: string })._tag === "WorkerCrashed") counts.crashed++
+      else counts.failed++
+      settle(job, Exit.fail(error))
+    },
+    pump: () => pump(),
+    queued: () => queuedCount,
+    breakWith: (error) => {
+      if (broken !== undefined) return
+      broken = error
+      closed = true
+      let job: Job | undefined
+      while ((job = takeNext()) !== undefined) {
+        job.state = "done"
+        queuedCount--
+        counts.failed++
+        settle(job, Exit.fail(error))
+      }
+      wakeSpaceWaiters()
+      checkIdle()
+    }
+  }
+
+  const backend = yield* makeBackend(host)
+
+  /** The future's fiber was interrupted (cancel, interrupt, shutdown): withdraw or stop its job. */
+  const cancelJob = (job: Job) => {
+    switch (job.state) {
+      case "queued":
+        job.state = "cancelled"
+        queuedCount--
+        counts.cancelled++
+        wakeSpaceWaiters()
+        checkIdle()
+        return
+      case "running":
+        job.state = "cancelled"
+        counts.cancelled++
+        backend.stop(job)
+        leaveRunning(job)
+        pump()
+        return
+    }
+  }
+
+  const awaitJob = (job: Job) =>
+    Effect.callback<unknown, unknown>((resume) => {
+      if (job.exit !== undefined) return resume(job.exit)
+      job.resume = resume
+      return Effect.sync(() => cancelJob(job))
+    })
+
+  const makeFuture = (job: Job): FutureImpl<any, any> => {
+    const fiber = runFork(awaitJob(job))
+    // An interruption that lands before the callback registered its finalizer must still withdraw the job.
+    fiber.addObserver(() => cancelJob(job))
+    FiberSet.addUnsafe(futures, fiber)
+    return new FutureImpl(fiber, {
+      phase: () => job.state === "queued" ? "PENDING" : "RUNNING",
+      cancelPending: () => {
+        if (job.state !== "queued") return false
+        cancelJob(job)
+        return true
+      }
+    })
+  }
+
+  const failedFuture = (error: unknown): FutureImpl<any, any> => {
+    counts.failed++
+    return new FutureImpl(runFork(Effect.fail(error)), { phase: () => "RUNNING", cancelPending: () => false })
+  }
+
+  const admissionError = (): SubmitError | undefined => {
+    if (broken !== undefined) return broken
+    if (closed) return new ExecutorShutdown({ message: "The executor is shut down and accepts no new tasks" })
+    return undefined
+  }
+
+  /** Waits for room in the queue (`onFull: "suspend"`) or fails (`"fail"`). */
+  const admit: Effect.Effect<void, SubmitError> = Effect.suspend(() => {
+    const refused = admissionError()
+    if (refused !== undefined) return Effect.fail(refused)
+    if (queuedCount < options.maxQueue) return Effect.void
+    if (options.onFull === "fail") return Effect.fail(new QueueFull({ maxQueue: options.maxQueue }))
+    return Effect.andThen(
+      Effect.callback<void>((resume) => {
+        const wake = () => resume(Effect.void)
+        spaceWaiters.add(wake)
+        return Effect.sync(() => spaceWaiters.delete(wake))
+      }),
+      admit
+    )
+  })
+
+  const enqueue = (task: Task.Any, payload: unknown, chunk: boolean) => {
+    const job = new Job(nextId++, task, payload, chunk, clock.currentTimeMillisUnsafe())
+    queue.push(job)
+    queuedCount++
+    const future = makeFuture(job)
+    pump()
+    return future
+  }
+
+  const submit = (task: Task.Any, input: unknown) =>
+    Effect.map(admit, () => {
+      const encoded = encodePayload(task, input)
+      if (encoded._tag === "Failure") return failedFuture(encoded.failure)
+      return enqueue(task, encoded.success, false)
+    })
+
+  const submitChunk = (task: Task.Any, inputs: ReadonlyArray<unknown>) =>
+    Effect.map(admit, () => {
+      const payloads: Array<unknown> = []
+      for (const input of inputs) {
+        const encoded = encodePayload(task, input)
+        if (encoded._tag === "Failure") return failedFuture(encoded.failure)
+        payloads.push(encoded.success)
+      }
+      return enqueue(task, payloads, true)
+    })
+
+  const closeBackend = Effect.suspend(() => {
+    if (backendClosed) return Effect.void
+    backendClosed = true
+    return backend.close
+  })
+
+  const cancelQueued = () => {
+    // Only queued jobs are cancelled here; running ones are left to finish (or to be interrupted by the caller).
+    const queuedJobs: Array<Job> = []
+    for (let i = head; i < queue.length; i++) {
+      const job = queue[i]
+      if (job !== undefined && job.state === "queued") queuedJobs.push(job)
+    }
+    for (const queued of queuedJobs) cancelJob(queued)
+    for (const queued of queuedJobs) settle(queued, Exit.interrupt())
+  }
+
+  const interruptAll = Effect.suspend(() => Fiber.interruptAll(Array.from(futures)))
+
+  /** Waits for queued and running jobs (at most `shutdownTimeout`, then interrupts them), then releases workers. */
+  const drainThenClose = Effect.gen(function*() {
+    const drained = options.shutdownTimeout === undefined
+      ? yield* Effect.as(Deferred.await(idle), true)
+      : Option.isSome(yield* Effect.timeoutOption(Deferred.await(idle), options.shutdownTimeout))
+    if (!drained) {
+      cancelQueued()
+      yield* interruptAll
+    }
+    yield* closeBackend
+  })
+
+  const shutdown = (shutdownOptions?: ShutdownOptions): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const wasClosed = closed
+      closed = true
+      wakeSpaceWaiters()
+      if (shutdownOptions?.cancelFutures === true) cancelQueued()
+      checkIdle()
+      if (shutdownOptions?.wait === false) {
+        if (!wasClosed) runFork(drainThenClose)
+        return Effect.void
+      }
+      return drainThenClose
+    })
+
+  yield* Effect.addFinalizer((exit) =>
+    Effect.gen(function*() {
+      if (Exit.isSuccess(exit)) {
+        yield* shutdown({ wait: true })
+      } else {
+        closed = true
+        cancelQueued()
+      }
+      // Whatever is still running now is interrupted (the backend stops it), then every worker is released.
+      yield* interruptAll
+      yield* closeBackend
+    }).pipe(Effect.uninterruptible)
+  )
+
+  const stats = Effect.sync((): Stats => ({
+    workers: backend.workers(),
+    busy: running,
+    queued: queuedCount,
+    completed: counts.completed,
+    failed: counts.failed,
+    crashed: counts.crashed,
+    cancelled: counts.cancelled,
+    waitTime: waitTimes.percentiles(),
+    runTime: runTimes.percentiles()
+  }))
+
+  const core: Core = { submit, submitChunk, shutdown, stats }
+  return core
+})

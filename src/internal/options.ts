@@ -1,0 +1,115 @@
+/**
+ * Validation of executor options: every bad value fails the layer with an `InvalidOptions` that names the option,
+ * what was expected and what was received.
+ *
+ * @internal
+ */
+import * as os from "node:os"
+import { Duration, Effect } from "effect"
+import { InvalidOptions } from "../ExecutorError.ts"
+import * as Task from "../Task.ts"
+
+const show = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) {
+    return String(value)
+  }
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
+const invalid = (option: string, expected: string, received: unknown) =>
+  new InvalidOptions({ option, expected, received: show(received) })
+
+/** A check for one option: returns the value to use, or throws `InvalidOptions` (caught by `parse`). */
+export const positiveInt = (option: string, value: unknown, fallback: number): number => {
+  if (value === undefined) return fallback
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw invalid(option, "a positive integer", value)
+  }
+  return value
+}
+
+export const nonNegativeInt = (option: string, value: unknown, fallback: number): number => {
+  if (value === undefined) return fallback
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw invalid(option, "a non-negative integer", value)
+  }
+  return value
+}
+
+/** A count that may also be `Infinity` (no limit). */
+export const limit = (option: string, value: unknown, fallback: number): number => {
+  if (value === undefined) return fallback
+  if (value === Infinity) return value
+  return nonNegativeInt(option, value, fallback)
+}
+
+/** A duration in milliseconds; `Infinity` allowed where `allowInfinite`. */
+export const duration = (
+  option: string,
+  value: unknown,
+  fallback: number | undefined,
+  allowInfinite = false
+): number | undefined => {
+  if (value === undefined) return fallback
+  let millis: number
+  try {
+    millis = Duration.toMillis(Duration.fromInputUnsafe(value as Duration.Input))
+  } catch {
+    throw invalid(option, "a duration (a number of milliseconds or a string such as \"5 seconds\")", value)
+  }
+  if (Number.isNaN(millis) || millis < 0) throw invalid(option, "a non-negative duration", value)
+  if (!allowInfinite && !Number.isFinite(millis)) throw invalid(option, "a finite duration", value)
+  return millis
+}
+
+export const oneOf = <const L extends ReadonlyArray<string>>(
+  option: string,
+  value: unknown,
+  literals: L,
+  fallback: L[number]
+): L[number] => {
+  if (value === undefined) return fallback
+  if (typeof value !== "string" || !literals.includes(value)) {
+    throw invalid(option, `one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`, value)
+  }
+  return value
+}
+
+export const name = (value: unknown, fallback: string): string => {
+  if (value === undefined) return fallback
+  if (typeof value !== "string" || value.length === 0) throw invalid("name", "a non-empty string", value)
+  return value
+}
+
+export interface Initializer {
+  readonly task: Task.Any
+  readonly input: unknown
+}
+
+export const initializer = (value: unknown): Initializer | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "object" || value === null || !Task.isTask((value as { task?: unknown }).task)) {
+    throw invalid("initializer", "{ task, input } with a task made by Task.make", value)
+  }
+  return value as Initializer
+}
+
+export const object = <A>(options: A): A => {
+  if (typeof options !== "object" || options === null) throw invalid("options", "an object", options)
+  return options
+}
+
+export const defaultMaxWorkers = (): number => os.availableParallelism()
+
+/** Runs the checks, turning the first `InvalidOptions` thrown into a typed failure. */
+export const parse = <A>(check: () => A): Effect.Effect<A, InvalidOptions> =>
+  Effect.try({
+    try: check,
+    catch: (error) =>
+      error instanceof InvalidOptions ? error : invalid("options", "a valid options object", String(error))
+  })

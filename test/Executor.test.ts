@@ -1,0 +1,73 @@
+/**
+ * The in-process executor (`layerFibers`): the shared contract, plus what only fibers can show under `TestClock`.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Fiber, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { Executor, ExecutorError, Future } from "../src/index.ts"
+import { contractSuite } from "./contract.ts"
+import { makeBoard } from "./fixtures/latch.ts"
+import { double, gated, sleepFor } from "./fixtures/tasks.ts"
+
+contractSuite("layerFibers", (options) =>
+  Executor.layerFibers({
+    concurrency: options.workers,
+    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+    ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
+  }))
+
+describe("layerFibers under TestClock", () => {
+  it.effect("tasks that sleep follow the test clock; result timeouts fail with TimeoutError", () =>
+    Effect.gen(function*() {
+      const future = yield* Executor.submit(sleepFor, 1000)
+      const early = yield* Effect.forkChild(Effect.flip(Future.result(future, { timeout: 500 })))
+      yield* TestClock.adjust(500)
+      const timedOut = yield* Fiber.join(early)
+      assert.isTrue(Cause.isTimeoutError(timedOut))
+      assert.strictEqual(yield* Future.state(future), "RUNNING", "a result timeout does not cancel the future")
+      yield* TestClock.adjust(500)
+      assert.strictEqual(yield* future, 1000)
+    }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1 }))))
+
+  it.effect("shutdownTimeout bounds a graceful shutdown, then interrupts running tasks", () =>
+    Effect.gen(function*() {
+      const future = yield* Executor.submit(sleepFor, 60_000)
+      yield* Effect.yieldNow
+      const shutting = yield* Effect.forkChild(Executor.shutdown({ wait: true }))
+      yield* TestClock.adjust(1_000)
+      yield* Fiber.join(shutting)
+      assert.strictEqual(yield* Future.state(future), "CANCELLED")
+    }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1, shutdownTimeout: "1 second" }))))
+
+  it.effect("an initializer that fails breaks the executor", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Executor.submit(double, 1))
+      assert.instanceOf(error, ExecutorError.BrokenExecutor)
+      assert.include(error.message, "initializer")
+    }).pipe(Effect.provide(Executor.layerFibers({
+      concurrency: 1,
+      initializer: { task: double, input: "not a number" }
+    }))))
+
+  it.effect("map with a timeout fails with TimeoutError after what finished in time, and cancels the rest", () =>
+    Effect.gen(function*() {
+      const board = makeBoard(2)
+      const inputs = [0, 1].map((index) => ({ board: board.buffer, index }))
+      const collected: Array<number> = []
+      const fiber = yield* Effect.forkChild(
+        Effect.flip(Stream.runForEach(Executor.map(gated, inputs, { timeout: 1000 }), (n) =>
+          Effect.sync(() => collected.push(n))))
+      )
+      yield* board.started(0)
+      yield* board.release(0)
+      yield* board.started(1)
+      yield* TestClock.adjust(1000)
+      const error = yield* Fiber.join(fiber)
+      assert.isTrue(Cause.isTimeoutError(error))
+      assert.deepStrictEqual(collected, [0])
+      const stats = yield* Executor.stats
+      assert.strictEqual(stats.completed, 1)
+      assert.strictEqual(stats.cancelled, 1)
+      assert.strictEqual(stats.busy, 0)
+    }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1 }))))
+})
