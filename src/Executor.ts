@@ -22,9 +22,9 @@ import type { Future } from "./Future.ts"
 import * as Core from "./internal/core.ts"
 import * as FiberBackend from "./internal/fiberBackend.ts"
 import * as Options from "./internal/options.ts"
-// import * as WorkerPool from "./internal/workerPool.ts"
-// import * as ThreadTransport from "./internal/threadTransport.ts"
-// import * as ProcessTransport from "./internal/processTransport.ts"
+import * as ThreadTransport from "./internal/threadTransport.ts"
+import type { Transport } from "./internal/transport.ts"
+import * as WorkerPool from "./internal/workerPool.ts"
 import { runEncoded } from "./internal/codec.ts"
 import { encodePayload } from "./internal/codec.ts"
 import type * as Task from "./Task.ts"
@@ -270,6 +270,82 @@ export const layerFibers = (options: FiberOptions = {}): Layer.Layer<Executor, I
       return makeService("fibers", parsed.name, parsed.concurrency, core)
     })
   )
+
+const parseWorkerOptions = (options: WorkerOptions, kind: string) => {
+  Options.object(options)
+  const maxWorkers = Options.positiveInt("maxWorkers", options.maxWorkers, Options.defaultMaxWorkers())
+  const minWorkers = Options.nonNegativeInt("minWorkers", options.minWorkers, 0)
+  if (minWorkers > maxWorkers) {
+    throw Options.invalid("minWorkers", `at most \`maxWorkers\` (${maxWorkers})`, minWorkers)
+  }
+  return {
+    ...parseCommon(options, kind),
+    pool: {
+      maxWorkers,
+      minWorkers,
+      idleTimeout: Options.duration("idleTimeout", options.idleTimeout, 30_000, true)!,
+      maxTasksPerWorker: options.maxTasksPerWorker === Infinity
+        ? Infinity
+        : Options.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity),
+      interrupt: Options.oneOf("interrupt", options.interrupt, ["cooperative", "terminate"] as const, "cooperative"),
+      interruptGracePeriod: Options.duration("interruptGracePeriod", options.interruptGracePeriod, 1_000)!,
+      initializer: Options.initializer(options.initializer)
+    } satisfies WorkerPool.PoolOptions,
+    resourceLimits: Options.resourceLimits(options.resourceLimits)
+  }
+}
+
+const layerPool = <O extends WorkerOptions>(
+  kind: "workerThreads" | "processes",
+  options: O,
+  makeTransport: (parsed: ReturnType<typeof parseWorkerOptions>, options: O) => Transport
+): Layer.Layer<Executor, InvalidOptions> =>
+  Layer.effect(
+    Executor,
+    Effect.gen(function*() {
+      const parsed = yield* Options.parse(() => parseWorkerOptions(options, kind))
+      const transport = yield* Options.parse(() => makeTransport(parsed, options))
+      const core = yield* Core.make(coreOptions(parsed), WorkerPool.make(transport, parsed.pool))
+      return makeService(kind, parsed.name, parsed.pool.maxWorkers, core)
+    })
+  )
+
+/**
+ * An executor that runs tasks on a pool of `worker_threads`: real CPU parallelism, the analogue of Python's
+ * `ProcessPoolExecutor`. Workers import each task's module by URL, so tasks must be exported from a module (not
+ * defined inline in a test or a REPL).
+ *
+ * A worker that exits, throws outside a task or runs out of memory fails only the task it was running, with
+ * `WorkerCrashed`; queued tasks run on its replacement. Interrupting a running task interrupts its fiber inside the
+ * worker and, if it does not stop within `interruptGracePeriod` (a synchronous loop cannot), terminates and
+ * replaces that worker: nothing keeps burning CPU after its future is cancelled.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Executor, Task } from "effect-futures"
+ *
+ * const fibSync = (n: number): number => (n < 2 ? n : fibSync(n - 1) + fibSync(n - 2))
+ *
+ * export const fib = Task.make("fib", {
+ *   module: import.meta.url,
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   run: (n) => Effect.sync(() => fibSync(n))
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   const futures = yield* Effect.forEach([30, 31, 32], (n) => Executor.submit(fib, n))
+ *   return yield* Effect.all(futures)
+ * }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 2 })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWorkerThreads = (options: WorkerOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
+  layerPool("workerThreads", options, (parsed) =>
+    ThreadTransport.make({ name: parsed.name, resourceLimits: parsed.resourceLimits }))
 
 const runFiberInitializer = (initializer: Options.Initializer, host: Core.Host) =>
   Effect.gen(function*() {

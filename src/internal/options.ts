@@ -21,7 +21,7 @@ const show = (value: unknown): string => {
   }
 }
 
-const invalid = (option: string, expected: string, received: unknown) =>
+export const invalid = (option: string, expected: string, received: unknown) =>
   new InvalidOptions({ option, expected, received: show(received) })
 
 /** A check for one option: returns the value to use, or throws `InvalidOptions` (caught by `parse`). */
@@ -97,6 +97,27 @@ export const initializer = (value: unknown): Initializer | undefined => {
     throw invalid("initializer", "{ task, input } with a task made by Task.make", value)
   }
   return value as Initializer
+}
+
+const resourceLimitKeys = ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"]
+
+export const resourceLimits = (value: unknown): Record<string, number> | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "object" || value === null) {
+    throw invalid("resourceLimits", `an object with any of ${resourceLimitKeys.join(", ")}`, value)
+  }
+  const limits: Record<string, number> = {}
+  for (const [key, limit] of Object.entries(value)) {
+    if (!resourceLimitKeys.includes(key)) {
+      throw invalid("resourceLimits", `an object with any of ${resourceLimitKeys.join(", ")}`, key)
+    }
+    if (limit === undefined) continue
+    if (typeof limit !== "number" || !(limit > 0) || !Number.isFinite(limit)) {
+      throw invalid(`resourceLimits.${key}`, "a positive number of megabytes", limit)
+    }
+    limits[key] = limit
+  }
+  return limits
 }
 
 export const object = <A>(options: A): A => {

@@ -1,0 +1,43 @@
+/**
+ * What differs between worker threads and child processes: how a worker is spawned, how a message reaches it, how
+ * it is killed and how its death is observed. Everything else (the pool) is shared.
+ *
+ * @internal
+ */
+import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts"
+
+/** How a worker ended. */
+export interface WorkerExit {
+  readonly exitCode: number | null
+  readonly signal: string | null
+  /** The error that killed it, when one was reported (an uncaught exception, out of memory). */
+  readonly error: unknown
+  /** True when it died of running out of memory. */
+  readonly oom: boolean
+}
+
+export interface WorkerEvents {
+  readonly onMessage: (message: FromWorker) => void
+  readonly onExit: (exit: WorkerExit) => void
+}
+
+export interface WorkerHandle {
+  /** Sends a message; throws synchronously if the message cannot be serialized. */
+  readonly send: (message: ToWorker, transfer?: ReadonlyArray<ArrayBuffer>) => void
+  /** Kills the worker now (a stuck synchronous loop included). `onExit` follows. */
+  readonly terminate: () => void
+  /** Whether the worker keeps the parent process alive: only while it has work. */
+  readonly setRef: (ref: boolean) => void
+}
+
+export interface Transport {
+  readonly kind: "workerThreads" | "processes"
+  /** Starts a worker. May throw synchronously (bad options); the pool counts that as a failed start. */
+  readonly spawn: (init: WorkerInit, events: WorkerEvents) => WorkerHandle
+}
+
+/** The worker entry module next to this file, as `.ts` when running from source and `.js` from `dist/`. */
+export const entryUrl = (name: string): URL => {
+  const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js"
+  return new URL(`./${name}${extension}`, import.meta.url)
+}

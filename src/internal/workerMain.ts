@@ -1,0 +1,176 @@
+/**
+ * The worker side, shared by thread and process entries: import task modules by URL (once per module), run tasks
+ * on fibers, interrupt them on request, and send back one encoded outcome per task (or per chunk).
+ *
+ * @internal
+ */
+import { Effect, Exit, type Fiber } from "effect"
+import * as Task from "../Task.ts"
+import { runEncoded, transferablesOf } from "./codec.ts"
+import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
+
+export interface Port {
+  readonly post: (message: FromWorker, transfer?: ReadonlyArray<ArrayBuffer>) => void
+  readonly onMessage: (handler: (message: ToWorker) => void) => void
+}
+
+type Loaded = Map<string, Task.Any> | { readonly loadError: string }
+
+const loadModule = async (module: string): Promise<Loaded> => {
+  try {
+    const exports: Record<string, unknown> = await import(module)
+    const tasks = new Map<string, Task.Any>()
+    for (const value of Object.values(exports)) {
+      if (Task.isTask(value) && value.module === module) tasks.set(value.name, value)
+    }
+    return tasks
+  } catch (cause) {
+    const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+    return { loadError: `the module failed to import: ${message}` }
+  }
+}
+
+const loadError = (module: string, task: string, message: string): WireExit => ({
+  _tag: "ExecutorError",
+  error: { _tag: "TaskLoadError", module, task, message }
+})
+
+export const runWorker = (port: Port, init: WorkerInit): void => {
+  const modules = new Map<string, Loaded>()
+  const loading = new Map<string, Promise<Loaded>>()
+  const running = new Map<number, Fiber.Fiber<unknown>>()
+  /** Interrupts that arrived while the task's module was still loading. */
+  const interrupted = new Set<number>()
+
+  const resolve = (module: string, name: string): Task.Any | WireExit | Promise<Task.Any | WireExit> => {
+    const pick = (loaded: Loaded): Task.Any | WireExit => {
+      if (!(loaded instanceof Map)) return loadError(module, name, loaded.loadError)
+      const task = loaded.get(name)
+      return task ?? loadError(
+        module,
+        name,
+        `the module exports no task named "${name}" (tasks found: ${[...loaded.keys()].join(", ") || "none"})`
+      )
+    }
+    const loaded = modules.get(module)
+    if (loaded !== undefined) return pick(loaded)
+    let promise = loading.get(module)
+    if (promise === undefined) {
+      promise = loadModule(module).then((result) => {
+        modules.set(module, result)
+        loading.delete(module)
+        return result
+      })
+      loading.set(module, promise)
+    }
+    return promise.then(pick)
+  }
+
+  const start = (id: number, module: string, name: string, work: (task: Task.Any) => Effect.Effect<unknown>) => {
+    const run = (resolved: Task.Any | WireExit) => {
+      if (interrupted.delete(id)) return port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
+      if (!Task.isTask(resolved)) return port.post({ _tag: "Done", id, exit: resolved })
+      const fiber = Effect.runFork(work(resolved))
+      running.set(id, fiber)
+      fiber.addObserver((exit) => {
+        running.delete(id)
+        post(id, resolved.name, exit)
+      })
+    }
+    const resolved = resolve(module, name)
+    if (resolved instanceof Promise) resolved.then(run)
+    else run(resolved)
+  }
+
+  const post = (id: number, task: string, exit: Exit.Exit<unknown>) => {
+    if (Exit.isFailure(exit)) return port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
+    const value = exit.value as WireExit | ReadonlyArray<WireExit>
+    if (Array.isArray(value)) {
+      const transfer = value.flatMap((item: WireExit) => item._tag === "Success" ? transferablesOf(item.value) ?? [] : [])
+      try {
+        return port.post({ _tag: "ChunkDone", id, exits: value }, transfer.length > 0 ? transfer : undefined)
+      } catch (cause) {
+        return port.post({ _tag: "ChunkDone", id, exits: [notCloneable(task, cause)] })
+      }
+    }
+    const wire = value as WireExit
+    const transfer = wire._tag === "Success" ? transferablesOf(wire.value) : undefined
+    try {
+      port.post({ _tag: "Done", id, exit: wire }, transfer)
+    } catch (cause) {
+      port.post({ _tag: "Done", id, exit: notCloneable(task, cause) })
+    }
+  }
+
+  const runChunk = (task: Task.Any, payloads: ReadonlyArray<unknown>) =>
+    Effect.gen(function*() {
+      const exits: Array<WireExit> = []
+      for (const payload of payloads) {
+        const exit = yield* runEncoded(task, payload)
+        exits.push(exit)
+        if (exit._tag !== "Success") break
+      }
+      return exits
+    })
+
+  port.onMessage((message) => {
+    switch (message._tag) {
+      case "Run":
+        return start(message.id, message.module, message.task, (task) => runEncoded(task, message.payload))
+      case "RunChunk":
+        return start(message.id, message.module, message.task, (task) => runChunk(task, message.payloads))
+      case "Interrupt": {
+        const fiber = running.get(message.id)
+        if (fiber !== undefined) fiber.interruptUnsafe()
+        else interrupted.add(message.id)
+        return
+      }
+    }
+  })
+
+  const ready = () => port.post({ _tag: "Ready" })
+  const initializer = init.initializer
+  if (initializer === undefined) return ready()
+  const initialize = async () => {
+    const resolved = await resolve(initializer.module, initializer.task)
+    if (!Task.isTask(resolved)) return describeFailure(resolved)
+    const exit = await Effect.runPromise(runEncoded(resolved, initializer.payload))
+    return exit._tag === "Success" ? undefined : describeFailure(exit)
+  }
+  initialize().then(
+    (failure) => failure === undefined ? ready() : port.post({ _tag: "InitFailed", message: failure }),
+    (cause) => port.post({ _tag: "InitFailed", message: String(cause) })
+  )
+}
+
+const describeFailure = (wire: WireExit): string => {
+  switch (wire._tag) {
+    case "Success":
+      return "succeeded"
+    case "Interrupted":
+      return "it was interrupted"
+    case "Failure":
+      return `it failed with ${safeJson(wire.error)}`
+    case "ExecutorError":
+      return `${wire.error._tag}: ${wire.error.message}`
+  }
+}
+
+const safeJson = (value: unknown) => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+/** The encoded result cannot cross the boundary (a function, a symbol...): report it instead of dying. */
+const notCloneable = (task: string, cause: unknown): WireExit => ({
+  _tag: "ExecutorError",
+  error: {
+    _tag: "EncodeError",
+    task,
+    which: "success",
+    message: `the encoded result cannot be sent back from the worker: ${cause instanceof Error ? cause.message : cause}`
+  }
+})
