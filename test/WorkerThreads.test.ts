@@ -4,6 +4,7 @@
  */
 import { Executor } from "../src/index.ts"
 import { contractSuite } from "./contract.ts"
+import { workerSuite } from "./workerContract.ts"
 
 contractSuite("layerWorkerThreads", (options) =>
   Executor.layerWorkerThreads({
@@ -11,3 +12,5 @@ contractSuite("layerWorkerThreads", (options) =>
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
   }))
+
+workerSuite("layerWorkerThreads", (options) => Executor.layerWorkerThreads(options))

@@ -174,7 +174,9 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           startFailures = 0
           return becomeIdle(worker)
         case "InitFailed":
-          return breakPool(`The initializer failed in worker ${worker.id}: ${message.message}`)
+          return breakPool(
+            `The initializer "${options.initializer?.task.name}" failed in worker ${worker.id}: ${message.message}`
+          )
         case "Done":
         case "ChunkDone":
           return onDone(worker, message.id, message._tag === "Done" ? message.exit : message.exits)
