@@ -22,6 +22,7 @@ import type { Future } from "./Future.ts"
 import * as Core from "./internal/core.ts"
 import * as FiberBackend from "./internal/fiberBackend.ts"
 import * as Options from "./internal/options.ts"
+import * as ProcessTransport from "./internal/processTransport.ts"
 import * as ThreadTransport from "./internal/threadTransport.ts"
 import type { Transport } from "./internal/transport.ts"
 import * as WorkerPool from "./internal/workerPool.ts"
@@ -346,6 +347,56 @@ const layerPool = <O extends WorkerOptions>(
 export const layerWorkerThreads = (options: WorkerOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
   layerPool("workerThreads", options, (parsed) =>
     ThreadTransport.make({ name: parsed.name, resourceLimits: parsed.resourceLimits }))
+
+/**
+ * An executor that runs tasks on a pool of child processes (`child_process.fork`): the same tasks, options and
+ * semantics as {@link layerWorkerThreads}, with the isolation of a separate process — for native addons that are
+ * not thread-safe, code that calls `process.exit` or `process.chdir`, memory that must go back to the OS, and
+ * untrusted or crash-prone code. Payloads are copied (Node's advanced serialization), never transferred.
+ *
+ * Children never outlive the application: they exit when their IPC channel closes, and a watchdog kills a child
+ * stuck in a synchronous loop once its parent is gone. `resourceLimits.maxOldGenerationSizeMb` becomes
+ * `--max-old-space-size`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Executor, Task } from "effect-futures"
+ *
+ * export const risky = Task.make("risky", {
+ *   module: import.meta.url,
+ *   payload: Schema.String,
+ *   success: Schema.Number,
+ *   run: (path) => Effect.sync(() => path.length)
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   const future = yield* Executor.submit(risky, "/tmp/input")
+ *   return yield* future
+ * }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 2, env: { NODE_ENV: "production" } })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerProcesses = (options: ProcessOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
+  layerPool("processes", options, (parsed, options) => {
+    if (options.execArgv !== undefined && !(Array.isArray(options.execArgv) && options.execArgv.every((a) => typeof a === "string"))) {
+      throw Options.invalid("execArgv", "an array of strings", options.execArgv)
+    }
+    if (options.cwd !== undefined && (typeof options.cwd !== "string" || options.cwd.length === 0)) {
+      throw Options.invalid("cwd", "a directory path", options.cwd)
+    }
+    if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) {
+      throw Options.invalid("env", "an object of environment variables", options.env)
+    }
+    return ProcessTransport.make({
+      maxOldGenerationSizeMb: parsed.resourceLimits?.maxOldGenerationSizeMb,
+      execArgv: options.execArgv,
+      env: options.env,
+      cwd: options.cwd
+    })
+  })
 
 const runFiberInitializer = (initializer: Options.Initializer, host: Core.Host) =>
   Effect.gen(function*() {

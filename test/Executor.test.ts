@@ -51,8 +51,8 @@ describe("layerFibers under TestClock", () => {
 
   it.effect("map with a timeout fails with TimeoutError after what finished in time, and cancels the rest", () =>
     Effect.gen(function*() {
-      const board = makeBoard(2)
-      const inputs = [0, 1].map((index) => ({ board: board.buffer, index }))
+      const board = yield* makeBoard
+      const inputs = [0, 1].map((index) => ({ board: board.address, index }))
       const collected: Array<number> = []
       const fiber = yield* Effect.forkChild(
         Effect.flip(Stream.runForEach(Executor.map(gated, inputs, { timeout: 1000 }), (n) =>

@@ -26,7 +26,7 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
 }
 
 export const contractSuite = (label: string, makeLayer: MakeLayer) => {
-  const withExecutor = (options: ContractOptions) => <A, E>(effect: Effect.Effect<A, E, Executor.Executor>) =>
+  const withExecutor = (options: ContractOptions) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.provide(effect, makeLayer(options))
 
   describe(`${label}: results and errors`, () => {
@@ -84,26 +84,24 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
   describe(`${label}: queue and states`, () => {
     it.live("tasks start in FIFO order", () =>
       Effect.gen(function*() {
-        const buffer = new SharedArrayBuffer(4 * 32)
-        const gate = makeBoard(1)
-        const blocker = yield* Executor.submit(gated, { board: gate.buffer, index: 0 })
-        yield* gate.started(0)
+        const board = yield* makeBoard
+        const blocker = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        yield* board.started(0)
         const futures = yield* Effect.forEach(
           Array.from({ length: 20 }, (_, i) => i),
-          (value) => Executor.submit(record, { board: buffer, value })
+          (value) => Executor.submit(record, { board: board.address, value })
         )
-        yield* gate.release(0)
+        yield* board.release(0)
         yield* blocker
         yield* Effect.forEach(futures, (f) => f)
-        const cells = new Int32Array(buffer)
-        assert.deepStrictEqual(Array.from(cells.slice(1, 21)), Array.from({ length: 20 }, (_, i) => i))
+        assert.deepStrictEqual(board.records(), Array.from({ length: 20 }, (_, i) => i))
       }).pipe(withExecutor({ workers: 1 })))
 
     it.live("a future is PENDING while queued, RUNNING once started, FINISHED when done", () =>
       Effect.gen(function*() {
-        const board = makeBoard(2)
-        const first = yield* Executor.submit(gated, { board: board.buffer, index: 0 })
-        const second = yield* Executor.submit(gated, { board: board.buffer, index: 1 })
+        const board = yield* makeBoard
+        const first = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        const second = yield* Executor.submit(gated, { board: board.address, index: 1 })
         yield* board.started(0)
         assert.strictEqual(yield* Future.state(first), "RUNNING")
         assert.isTrue(yield* Future.running(first))
@@ -120,10 +118,10 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("cancel: true for a pending future (never runs), false for running and finished ones", () =>
       Effect.gen(function*() {
-        const board = makeBoard(3)
-        const running = yield* Executor.submit(gated, { board: board.buffer, index: 0 })
-        const pending = yield* Executor.submit(gated, { board: board.buffer, index: 1 })
-        const after = yield* Executor.submit(gated, { board: board.buffer, index: 2 })
+        const board = yield* makeBoard
+        const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        const pending = yield* Executor.submit(gated, { board: board.address, index: 1 })
+        const after = yield* Executor.submit(gated, { board: board.address, index: 2 })
         yield* board.started(0)
         assert.isFalse(yield* Future.cancel(running))
         assert.isTrue(yield* Future.cancel(pending))
@@ -147,9 +145,9 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("interrupt stops a running task and frees its slot for the next one", () =>
       Effect.gen(function*() {
-        const board = makeBoard(2)
-        const running = yield* Executor.submit(gated, { board: board.buffer, index: 0 })
-        const next = yield* Executor.submit(gated, { board: board.buffer, index: 1 })
+        const board = yield* makeBoard
+        const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        const next = yield* Executor.submit(gated, { board: board.address, index: 1 })
         yield* board.started(0)
         yield* Future.interrupt(running)
         assert.strictEqual(yield* Future.state(running), "CANCELLED")
@@ -160,9 +158,9 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("Fiber.interrupt on the future's fiber means the same as Future.interrupt", () =>
       Effect.gen(function*() {
-        const board = makeBoard(2)
-        const running = yield* Executor.submit(gated, { board: board.buffer, index: 0 })
-        const queued = yield* Executor.submit(gated, { board: board.buffer, index: 1 })
+        const board = yield* makeBoard
+        const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        const queued = yield* Executor.submit(gated, { board: board.address, index: 1 })
         yield* board.started(0)
         yield* Fiber.interrupt(queued.fiber)
         yield* Fiber.interrupt(running.fiber)
@@ -174,8 +172,8 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("a future outlives the fiber that submitted it", () =>
       Effect.gen(function*() {
-        const board = makeBoard(1)
-        const submitter = yield* Effect.forkChild(Executor.submit(gated, { board: board.buffer, index: 0 }))
+        const board = yield* makeBoard
+        const submitter = yield* Effect.forkChild(Executor.submit(gated, { board: board.address, index: 0 }))
         const future = yield* Fiber.join(submitter)
         yield* board.started(0)
         yield* board.release(0)
@@ -184,11 +182,11 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("maxQueue with onFull: \"fail\" fails submit with QueueFull; only waiting tasks count", () =>
       Effect.gen(function*() {
-        const board = makeBoard(3)
-        const running = yield* Executor.submit(gated, { board: board.buffer, index: 0 })
+        const board = yield* makeBoard
+        const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
         yield* board.started(0)
-        const queued = yield* Executor.submit(gated, { board: board.buffer, index: 1 })
-        const refused = yield* Effect.flip(Executor.submit(gated, { board: board.buffer, index: 2 }))
+        const queued = yield* Executor.submit(gated, { board: board.address, index: 1 })
+        const refused = yield* Effect.flip(Executor.submit(gated, { board: board.address, index: 2 }))
         assert.instanceOf(refused, ExecutorError.QueueFull)
         assert.strictEqual((refused as ExecutorError.QueueFull).maxQueue, 1)
         yield* board.release(0)
@@ -199,11 +197,11 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("maxQueue with onFull: \"suspend\" makes submit wait for room", () =>
       Effect.gen(function*() {
-        const board = makeBoard(3)
-        const running = yield* Executor.submit(gated, { board: board.buffer, index: 0 })
+        const board = yield* makeBoard
+        const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
         yield* board.started(0)
-        const queued = yield* Executor.submit(gated, { board: board.buffer, index: 1 })
-        const third = yield* Effect.forkChild(Executor.submit(gated, { board: board.buffer, index: 2 }))
+        const queued = yield* Executor.submit(gated, { board: board.address, index: 1 })
+        const third = yield* Effect.forkChild(Executor.submit(gated, { board: board.address, index: 2 }))
         yield* Effect.yieldNow
         assert.isUndefined(third.pollUnsafe(), "submit is suspended while the queue is full")
         yield* board.release(0)
@@ -271,8 +269,8 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("closing the stream early cancels what it submitted and has not finished", () =>
       Effect.gen(function*() {
-        const board = makeBoard(4)
-        const inputs = [0, 1, 2, 3].map((index) => ({ board: board.buffer, index }))
+        const board = yield* makeBoard
+        const inputs = [0, 1, 2, 3].map((index) => ({ board: board.address, index }))
         const fiber = yield* Effect.forkChild(Stream.runCollect(Executor.map(gated, inputs, { buffersize: 4 })))
         yield* board.started(0)
         yield* Fiber.interrupt(fiber)
@@ -297,9 +295,9 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
   describe(`${label}: asCompleted and wait over executor futures`, () => {
     it.live("asCompleted yields futures as they finish; wait FIRST_COMPLETED returns the first", () =>
       Effect.gen(function*() {
-        const board = makeBoard(3)
+        const board = yield* makeBoard
         const futures = yield* Effect.forEach([0, 1, 2], (index) =>
-          Executor.submit(gated, { board: board.buffer, index }))
+          Executor.submit(gated, { board: board.address, index }))
         yield* Effect.forEach([0, 1, 2], board.started)
         const first = yield* Effect.forkChild(Future.wait(futures, { returnWhen: "FIRST_COMPLETED" }))
         const order = yield* Effect.forkChild(
@@ -320,8 +318,8 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("wait FIRST_EXCEPTION returns at the first failure", () =>
       Effect.gen(function*() {
-        const board = makeBoard(2)
-        const futures = yield* Effect.forEach([0, 1], (index) => Executor.submit(gated, { board: board.buffer, index }))
+        const board = yield* makeBoard
+        const futures = yield* Effect.forEach([0, 1], (index) => Executor.submit(gated, { board: board.address, index }))
         yield* Effect.forEach([0, 1], board.started)
         const waiting = yield* Effect.forkChild(Future.wait(futures, { returnWhen: "FIRST_EXCEPTION" }))
         yield* board.reject(1)
@@ -343,8 +341,8 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("shutdown({ wait: true }) lets queued and running tasks finish", () =>
       Effect.gen(function*() {
-        const board = makeBoard(2)
-        const futures = yield* Effect.forEach([0, 1], (index) => Executor.submit(gated, { board: board.buffer, index }))
+        const board = yield* makeBoard
+        const futures = yield* Effect.forEach([0, 1], (index) => Executor.submit(gated, { board: board.address, index }))
         yield* board.started(0)
         const shutting = yield* Effect.forkChild(Executor.shutdown({ wait: true }))
         yield* board.release(0)
@@ -356,10 +354,10 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("shutdown({ cancelFutures: true }) cancels queued tasks and lets the running one finish", () =>
       Effect.gen(function*() {
-        const board = makeBoard(3)
+        const board = yield* makeBoard
         const futures = yield* Effect.forEach(
           [0, 1, 2],
-          (index) => Executor.submit(gated, { board: board.buffer, index })
+          (index) => Executor.submit(gated, { board: board.address, index })
         )
         yield* board.started(0)
         const shutting = yield* Effect.forkChild(Executor.shutdown({ wait: true, cancelFutures: true }))
@@ -375,8 +373,8 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("shutdown({ wait: false }) returns at once; running work still completes", () =>
       Effect.gen(function*() {
-        const board = makeBoard(1)
-        const future = yield* Executor.submit(gated, { board: board.buffer, index: 0 })
+        const board = yield* makeBoard
+        const future = yield* Executor.submit(gated, { board: board.address, index: 0 })
         yield* board.started(0)
         yield* Executor.shutdown({ wait: false })
         assert.strictEqual(yield* Future.state(future), "RUNNING")
@@ -386,13 +384,13 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("closing the layer's scope waits for submitted work", () =>
       Effect.gen(function*() {
-        const board = makeBoard(2)
+        const board = yield* makeBoard
         const futures = yield* Effect.scoped(
           Effect.gen(function*() {
             const context = yield* Layer.build(makeLayer({ workers: 1 }))
             const submitted = yield* Effect.forEach(
               [0, 1],
-              (index) => Executor.submit(gated, { board: board.buffer, index })
+              (index) => Executor.submit(gated, { board: board.address, index })
             ).pipe(Effect.provideContext(context))
             yield* board.started(0)
             yield* board.release(0)
@@ -405,14 +403,14 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
 
     it.live("an interrupted scope cancels pending work and interrupts running work", () =>
       Effect.gen(function*() {
-        const board = makeBoard(2)
+        const board = yield* makeBoard
         let futures: ReadonlyArray<Future.Future<number, unknown>> = []
         const fiber = yield* Effect.forkChild(Effect.scoped(
           Effect.gen(function*() {
             const context = yield* Layer.build(makeLayer({ workers: 1 }))
             futures = yield* Effect.forEach(
               [0, 1],
-              (index) => Executor.submit(gated, { board: board.buffer, index })
+              (index) => Executor.submit(gated, { board: board.address, index })
             ).pipe(Effect.provideContext(context))
             return yield* Effect.never
           })

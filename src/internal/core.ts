@@ -15,7 +15,7 @@
  *
  * @internal
  */
-import { Clock, Deferred, type Duration, Effect, Exit, Fiber, FiberSet, Option, type Scope } from "effect"
+import { Clock, Deferred, type Duration, Effect, Exit, FiberSet, Option, type Scope } from "effect"
 import { type BrokenExecutor, ExecutorShutdown, QueueFull, type SubmitError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
 import { decodeExit, encodePayload } from "./codec.ts"
@@ -125,6 +125,7 @@ export const make = Effect.fnUntraced(function*(
   let head = 0
   let queuedCount = 0
   let running = 0
+  const runningJobs = new Set<Job>()
   let nextId = 1
   let closed = false
   let broken: BrokenExecutor | undefined
@@ -144,6 +145,7 @@ export const make = Effect.fnUntraced(function*(
 
   const leaveRunning = (job: Job) => {
     running--
+    runningJobs.delete(job)
     runTimes.add(clock.currentTimeMillisUnsafe() - job.startedAt)
     checkIdle()
   }
@@ -180,6 +182,7 @@ export const make = Effect.fnUntraced(function*(
       }
       queuedCount--
       running++
+      runningJobs.add(job)
       job.startedAt = clock.currentTimeMillisUnsafe()
       waitTimes.add(job.startedAt - job.submittedAt)
     }
@@ -350,17 +353,28 @@ export const make = Effect.fnUntraced(function*(
     for (const queued of queuedJobs) settle(queued, Exit.interrupt())
   }
 
-  const interruptAll = Effect.suspend(() => Fiber.interruptAll(Array.from(futures)))
+  /**
+   * Cancels every queued and running job by settling its future as interrupted. Interrupting the futures' fibers
+   * instead would race with outcomes already delivered to them and could cancel a future whose task had finished.
+   */
+  const cancelEverything = () => {
+    cancelQueued()
+    for (const job of Array.from(runningJobs)) {
+      cancelJob(job)
+      settle(job, Exit.interrupt())
+    }
+  }
+
+  /** Once every job is settled, the futures' fibers only have their outcome left to deliver. */
+  const futuresSettled = FiberSet.awaitEmpty(futures)
 
   /** Waits for queued and running jobs (at most `shutdownTimeout`, then interrupts them), then releases workers. */
   const drainThenClose = Effect.gen(function*() {
     const drained = options.shutdownTimeout === undefined
       ? yield* Effect.as(Deferred.await(idle), true)
       : Option.isSome(yield* Effect.timeoutOption(Deferred.await(idle), options.shutdownTimeout))
-    if (!drained) {
-      cancelQueued()
-      yield* interruptAll
-    }
+    if (!drained) cancelEverything()
+    yield* futuresSettled
     yield* closeBackend
   })
 
@@ -383,11 +397,11 @@ export const make = Effect.fnUntraced(function*(
       if (Exit.isSuccess(exit)) {
         yield* shutdown({ wait: true })
       } else {
+        // The scope failed or was interrupted (Ctrl-C): cancel everything, stopping running tasks by the policy.
         closed = true
-        cancelQueued()
+        cancelEverything()
       }
-      // Whatever is still running now is interrupted (the backend stops it), then every worker is released.
-      yield* interruptAll
+      yield* futuresSettled
       yield* closeBackend
     }).pipe(Effect.uninterruptible)
   )

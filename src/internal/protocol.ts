@@ -50,6 +50,12 @@ export type FromWorker =
   | { readonly _tag: "Done"; readonly id: number; readonly exit: WireExit }
   | { readonly _tag: "ChunkDone"; readonly id: number; readonly exits: ReadonlyArray<WireExit> }
 
+/** The first message a child process receives: child processes have no `workerData`. */
+export interface InitMessage {
+  readonly _tag: "Init"
+  readonly init: WorkerInit
+}
+
 /** What a worker is told when it starts (worker_threads `workerData`, or an env variable for child processes). */
 export interface WorkerInit {
   readonly workerId: number

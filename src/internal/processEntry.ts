@@ -1,0 +1,41 @@
+/**
+ * The entry module of a child-process worker.
+ *
+ * A child must never outlive its parent: when the IPC channel closes (the parent exited, even by SIGKILL) the child
+ * exits; and because a child stuck in a synchronous loop cannot see that event, a tiny watchdog thread checks the
+ * parent's pid once a second and kills the child when the parent is gone.
+ *
+ * @internal
+ */
+import * as NodeModule from "node:module"
+import { Worker } from "node:worker_threads"
+import type { FromWorker, InitMessage, ToWorker } from "./protocol.ts"
+
+NodeModule.enableCompileCache?.()
+
+process.on("disconnect", () => process.exit(0))
+
+const watchdog = new Worker(
+  `const { parentPid } = require("node:worker_threads").workerData
+  setInterval(() => { if (process.ppid !== parentPid) process.kill(process.pid, "SIGKILL") }, 1000)`,
+  { eval: true, workerData: { parentPid: process.ppid } }
+)
+watchdog.unref()
+
+const send = (message: FromWorker) => {
+  process.send!(message)
+}
+
+const handlers: Array<(message: ToWorker) => void> = []
+let started = false
+
+process.on("message", async (message: ToWorker | InitMessage) => {
+  if (message._tag === "Init") {
+    if (started) return
+    started = true
+    const { runWorker } = await import("./workerMain.ts")
+    runWorker({ post: send, onMessage: (handler) => handlers.push(handler) }, message.init)
+    return
+  }
+  for (const handler of handlers) handler(message)
+})
