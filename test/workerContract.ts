@@ -36,21 +36,27 @@ const errorOf = <A, E>(exit: Exit.Exit<A, E>): E => {
 }
 
 /** Polls `condition` every few milliseconds until it holds: waiting for a real-time event, not asserting its timing. */
-const eventually = <R>(condition: Effect.Effect<boolean, never, R>) =>
+export const eventually = <R>(condition: Effect.Effect<boolean, never, R>) =>
   condition.pipe(
     Effect.repeat({ until: (held) => held, schedule: Schedule.spaced(5) }),
     Effect.asVoid
   )
 
 let heartbeats = 0
-const heartbeatFile = () => path.join(os.tmpdir(), `effect-futures-beat-${process.pid}-${heartbeats++}`)
-const beats = (file: string): number => {
+/** A fresh file for a `spin` task's heartbeat. */
+export const heartbeatFile = () => path.join(os.tmpdir(), `effect-futures-beat-${process.pid}-${heartbeats++}`)
+const readBeat = (file: string): [number, number] => {
   try {
-    return Number(fs.readFileSync(file, "utf8")) || 0
+    const [beat, pid] = fs.readFileSync(file, "utf8").split(" ").map(Number)
+    return [beat || 0, pid || 0]
   } catch {
-    return 0
+    return [0, 0]
   }
 }
+/** How many heartbeats a `spin` task wrote so far. */
+export const beats = (file: string): number => readBeat(file)[0]
+/** The pid of the process running a `spin` task. */
+export const spinnerPid = (file: string): number => readBeat(file)[1]
 
 export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
   const withExecutor = (options: Executor.WorkerOptions) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
