@@ -44,7 +44,11 @@ export const eventually = <R>(condition: Effect.Effect<boolean, never, R>) =>
 
 let heartbeats = 0
 /** A fresh file for a `spin` task's heartbeat. */
-export const heartbeatFile = () => path.join(os.tmpdir(), `effect-futures-beat-${process.pid}-${heartbeats++}`)
+export const heartbeatFile = () => {
+  const file = path.join(os.tmpdir(), `effect-futures-beat-${process.pid}-${heartbeats++}-${Math.random().toString(36).slice(2)}`)
+  fs.rmSync(file, { force: true })
+  return file
+}
 const readBeat = (file: string): [number, number] => {
   try {
     const [beat, pid] = fs.readFileSync(file, "utf8").split(" ").map(Number)
