@@ -611,3 +611,27 @@ export const stats: Effect.Effect<Stats, never, Executor> = Effect.flatMap(
   Executor,
   (executor) => executor.stats
 )
+
+/**
+ * Provides an executor layer under another key, so one application can run several executors side by side (a CPU
+ * pool and an isolated process pool, say). Pass the key to `Bridge.runInExecutor`'s `executor` option, or
+ * `yield*` it for the executor's methods.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Executor } from "effect-futures"
+ *
+ * class IsolatedPool extends Context.Service<IsolatedPool, Executor.Executor["Service"]>()("app/IsolatedPool") {}
+ *
+ * const layer = Executor.layerAs(IsolatedPool, Executor.layerProcesses({ maxWorkers: 1 }))
+ * const program = Effect.flatMap(IsolatedPool.asEffect(), (pool) => pool.stats)
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerAs = <I, E, R>(
+  key: Context.Key<I, Executor["Service"]>,
+  layer: Layer.Layer<Executor, E, R>
+): Layer.Layer<I, E, R> => Layer.effect(key, Effect.service(Executor)).pipe(Layer.provide(layer)) as Layer.Layer<I, E, R>

@@ -5,6 +5,13 @@
  */
 
 /**
+ * The bridge to Promise code: runInExecutor, fromPromise, toPromise and a Promise-facing runner.
+ *
+ * @since 0.1.0
+ */
+export * as Bridge from "./Bridge.ts"
+
+/**
  * Executors: services backed by pools of workers, fibers or processes, with `submit`, `map`, `shutdown`, `stats`.
  *
  * @since 0.1.0

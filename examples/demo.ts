@@ -1,0 +1,78 @@
+/**
+ * `npm start`: count the primes below 6,000,000 on a pool of worker threads, with a live progress bar fed by
+ * `Future.asCompleted`, then the same work serially on the main thread, and the speedup.
+ *
+ * Ctrl-C interrupts the main fiber: the executor's scope closes, every future is cancelled (running tasks are
+ * interrupted, then their workers terminated), and the process exits with code 130.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { SingleBar } from "cli-progress"
+import { Effect, Stream } from "effect"
+import * as os from "node:os"
+import { Executor, Future } from "../src/index.ts"
+import { countPrimes, countPrimesSync } from "./primes.ts"
+
+const LIMIT = Number(process.env.DEMO_LIMIT ?? 6_000_000)
+const SLICE = 100_000
+
+const ranges = Array.from({ length: Math.ceil(LIMIT / SLICE) }, (_, i) => ({
+  from: i * SLICE,
+  to: Math.min(LIMIT, (i + 1) * SLICE)
+}))
+
+const parallel = Effect.gen(function*() {
+  const started = performance.now()
+  const futures = yield* Effect.forEach(ranges, (range) => Executor.submit(countPrimes, range))
+  const bar = new SingleBar({
+    format: "  {bar} {percentage}% | {value}/{total} ranges | {primes} primes so far",
+    hideCursor: true
+  })
+  bar.start(futures.length, 0, { primes: 0 })
+  let primes = 0
+  yield* Future.asCompleted(futures).pipe(
+    Stream.runForEach((future) =>
+      Effect.map(Future.result(future), (count) => {
+        primes += count
+        bar.increment(1, { primes })
+      })
+    ),
+    Effect.ensuring(Effect.sync(() => bar.stop()))
+  )
+  return { primes, millis: performance.now() - started }
+})
+
+const serial = Effect.sync(() => {
+  const started = performance.now()
+  let primes = 0
+  for (const { from, to } of ranges) primes += countPrimesSync(from, to)
+  return { primes, millis: performance.now() - started }
+})
+
+/** Boots every worker (each imports the task module once) so the timing below measures computing, not booting. */
+const warmUp = (workers: number) =>
+  Effect.gen(function*() {
+    const started = performance.now()
+    const futures = yield* Effect.forEach(
+      Array.from({ length: workers }, () => ({ from: 0, to: 10 })),
+      (range) => Executor.submit(countPrimes, range)
+    )
+    yield* Effect.forEach(futures, (future) => Future.result(future))
+    return performance.now() - started
+  })
+
+const main = Effect.gen(function*() {
+  const workers = os.availableParallelism()
+  yield* Effect.log(`Starting ${workers} worker threads...`)
+  const boot = yield* warmUp(workers)
+  yield* Effect.log(`Pool ready in ${boot.toFixed(0)} ms. Counting primes below ${LIMIT.toLocaleString()} in ${ranges.length} ranges`)
+  const pooled = yield* parallel
+  yield* Effect.log(`${pooled.primes} primes in ${pooled.millis.toFixed(0)} ms on the pool; now serially on the main thread...`)
+  const alone = yield* serial
+  if (alone.primes !== pooled.primes) return yield* Effect.die(new Error("the pool and the main thread disagree"))
+  yield* Effect.log(
+    `serial: ${alone.millis.toFixed(0)} ms; pool: ${pooled.millis.toFixed(0)} ms; ` +
+      `speedup ${(alone.millis / pooled.millis).toFixed(2)}x on ${workers} cores`
+  )
+}).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: os.availableParallelism() })))
+
+NodeRuntime.runMain(main)

@@ -1,0 +1,36 @@
+/**
+ * The demo's task: count the primes in a half-open range [from, to). CPU-bound and embarrassingly parallel.
+ */
+import { Effect, Schema } from "effect"
+import { Task } from "../src/index.ts"
+
+export const Range = Schema.Struct({ from: Schema.Int, to: Schema.Int })
+
+export class InvalidRange extends Schema.TaggedError<InvalidRange>()("InvalidRange", {
+  from: Schema.Number,
+  to: Schema.Number
+}) {}
+
+export const countPrimesSync = (from: number, to: number): number => {
+  let count = 0
+  for (let n = Math.max(2, from); n < to; n++) {
+    let prime = true
+    for (let d = 2; d * d <= n; d++) {
+      if (n % d === 0) {
+        prime = false
+        break
+      }
+    }
+    if (prime) count++
+  }
+  return count
+}
+
+export const countPrimes = Task.make("countPrimes", {
+  module: import.meta.url,
+  payload: Range,
+  success: Schema.Number,
+  error: InvalidRange,
+  run: ({ from, to }) =>
+    from > to ? Effect.fail(new InvalidRange({ from, to })) : Effect.sync(() => countPrimesSync(from, to))
+})

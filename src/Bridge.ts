@@ -1,0 +1,289 @@
+/**
+ * The bridge between executors, Effect code and Promise code: what `loop.run_in_executor` and
+ * `asyncio.wrap_future` are to Python.
+ *
+ * - From Effect: {@link runInExecutor} submits and awaits in one step; interrupting the caller cancels the task.
+ * - From Promises into futures: {@link fromPromise} (cancelling the future aborts the Promise's signal).
+ * - From futures into Promises: {@link toPromise} (aborting the signal cancels the future).
+ * - For applications not written with Effect: {@link makeRunner} owns an executor and runs tasks as Promises.
+ *
+ * Cancellation flows both ways, and rejections are the typed error instances themselves (`CancelledError` when
+ * cancelled), so `catch (e) { if (e instanceof FibError) ... }` works.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Context, Effect, Exit, Fiber, Layer, ManagedRuntime } from "effect"
+import { dual } from "effect/Function"
+import * as Executor from "./Executor.ts"
+import type { ExecutorError, SubmitError } from "./ExecutorError.ts"
+import type { Future } from "./Future.ts"
+import { fromFiber, interrupt, isFuture } from "./Future.ts"
+import { cancelledError, isCancelledExit } from "./internal/future.ts"
+import type * as Task from "./Task.ts"
+import { isTask } from "./Task.ts"
+
+/**
+ * Which executor `runInExecutor` uses: by default the `Executor` service in the context; or another service with
+ * the executor's shape (an application with a CPU pool and an isolated process pool gives each its own key, see
+ * `Executor.layerAs`); or an executor value itself.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ExecutorRef<R> = Context.Key<R, Executor.Executor["Service"]> | Executor.Executor["Service"]
+
+const resolveExecutor = <R>(ref: ExecutorRef<R> | undefined): Effect.Effect<Executor.Executor["Service"], never, R> => {
+  if (ref === undefined) return Executor.Executor as unknown as Effect.Effect<Executor.Executor["Service"], never, R>
+  if (Context.isKey(ref)) return Effect.service(ref as Context.Key<R, Executor.Executor["Service"]>)
+  return Effect.succeed(ref as Executor.Executor["Service"])
+}
+
+/**
+ * Runs a task on an executor and awaits its result, like `await loop.run_in_executor(pool, fn, arg)`. Interrupting
+ * the calling fiber cancels the task: a pending one is dropped, a running one is stopped by the executor's
+ * interrupt policy. Uses the `Executor` in the context unless `options.executor` names another.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Bridge, Executor, Task } from "effect-futures"
+ *
+ * export const hash = Task.make("hash", {
+ *   module: import.meta.url,
+ *   payload: Schema.String,
+ *   success: Schema.Number,
+ *   run: (text) => Effect.sync(() => [...text].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0))
+ * })
+ *
+ * const program = Bridge.runInExecutor(hash, "hello").pipe(
+ *   Effect.timeout("1 second"), // a timeout interrupts the caller, which cancels the task
+ *   Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 2 }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const runInExecutor: {
+  <T extends Task.Any, R = Executor.Executor>(
+    input: Task.Payload<T>,
+    options?: { readonly executor?: ExecutorRef<R> | undefined }
+  ): (task: T) => Effect.Effect<Task.Success<T>, Task.Error<T> | ExecutorError | SubmitError, R>
+  <T extends Task.Any, R = Executor.Executor>(
+    task: T,
+    input: Task.Payload<T>,
+    options?: { readonly executor?: ExecutorRef<R> | undefined }
+  ): Effect.Effect<Task.Success<T>, Task.Error<T> | ExecutorError | SubmitError, R>
+} = dual(
+  (args) => isTask(args[0]),
+  <T extends Task.Any, R>(
+    task: T,
+    input: Task.Payload<T>,
+    options?: { readonly executor?: ExecutorRef<R> | undefined }
+  ) => runOn(task, input, options?.executor)
+)
+
+const runOn = <T extends Task.Any, R>(
+  task: T,
+  input: Task.Payload<T>,
+  executorRef: ExecutorRef<R> | undefined
+): Effect.Effect<Task.Success<T>, Task.Error<T> | ExecutorError | SubmitError, R> =>
+  Effect.flatMap(resolveExecutor(executorRef), (executor) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(executor.submit(task, input)), (future) =>
+        restore(future).pipe(Effect.onInterrupt(() => interrupt(future))))
+    ))
+
+/**
+ * Wraps Promise-returning code as a future, like `asyncio.wrap_future`: `evaluate` receives an `AbortSignal` that
+ * aborts when the future is cancelled or interrupted. A rejection becomes the future's failure: `catch` maps it to a
+ * typed error (default: Effect's `Cause.UnknownError` holding the reason).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bridge, Future } from "effect-futures"
+ *
+ * const program = Effect.gen(function*() {
+ *   const future = yield* Bridge.fromPromise((signal) => fetch("http://localhost:8080/health", { signal }))
+ *   yield* Future.interrupt(future) // aborts the request
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromPromise: {
+  <A>(evaluate: (signal: AbortSignal) => PromiseLike<A>): Effect.Effect<Future<A, Cause.UnknownError>>
+  <A, E>(
+    evaluate: (signal: AbortSignal) => PromiseLike<A>,
+    options: { readonly catch: (reason: unknown) => E }
+  ): Effect.Effect<Future<A, E>>
+} = <A, E>(
+  evaluate: (signal: AbortSignal) => PromiseLike<A>,
+  options?: { readonly catch: (reason: unknown) => E }
+): Effect.Effect<Future<A, any>> =>
+  Effect.map(
+    Effect.forkDetach(
+      options === undefined
+        ? Effect.tryPromise((signal) => evaluate(signal))
+        : Effect.tryPromise({ try: (signal) => evaluate(signal), catch: options.catch })
+    ),
+    (fiber) => fromFiber(fiber as Fiber.Fiber<A, any>)
+  )
+
+/**
+ * Awaits a future from Promise code. The Promise resolves with the value, or rejects with the typed error instance
+ * itself (`CancelledError` when the future was cancelled; the defect for a defect). Aborting `signal` interrupts
+ * the future wherever it is, and the Promise then rejects with `CancelledError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bridge, Future } from "effect-futures"
+ *
+ * const future = Future.fromFiber(Effect.runFork(Effect.succeed(42)))
+ * const controller = new AbortController()
+ * const value = await Bridge.toPromise(future, { signal: controller.signal }) // 42
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const toPromise: {
+  (options?: { readonly signal?: AbortSignal | undefined }): <A, E>(future: Future<A, E>) => Promise<A>
+  <A, E>(future: Future<A, E>, options?: { readonly signal?: AbortSignal | undefined }): Promise<A>
+} = dual(
+  (args) => isFuture(args[0]),
+  <A, E>(future: Future<A, E>, options?: { readonly signal?: AbortSignal | undefined }): Promise<A> =>
+    new Promise<A>((resolve, reject) => {
+      const signal = options?.signal
+      const onAbort = () => {
+        Effect.runFork(Fiber.interrupt(future.fiber))
+      }
+      const settle = (exit: Exit.Exit<A, E>) => {
+        signal?.removeEventListener("abort", onAbort)
+        if (Exit.isSuccess(exit)) return resolve(exit.value)
+        reject(isCancelledExit(exit) ? cancelledError() : Cause.squash(exit.cause))
+      }
+      const done = future.fiber.pollUnsafe()
+      if (done !== undefined) return settle(done)
+      future.fiber.addObserver(settle)
+      if (signal !== undefined) {
+        if (signal.aborted) onAbort()
+        else signal.addEventListener("abort", onAbort, { once: true })
+      }
+    })
+)
+
+/**
+ * A handle on a task submitted through a {@link Runner}: `done` settles as `run` would; `cancel()` interrupts the
+ * task wherever it is (and `done` rejects with `CancelledError`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunnerHandle<A> {
+  readonly done: Promise<A>
+  readonly cancel: () => Promise<void>
+}
+
+/**
+ * Runs tasks on an executor from Promise code. Safe to share between concurrent requests.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Runner extends AsyncDisposable {
+  /** Runs a task and resolves with its value; rejects with its typed error. Aborting `signal` cancels the task. */
+  readonly run: <T extends Task.Any>(
+    task: T,
+    input: Task.Payload<T>,
+    options?: { readonly signal?: AbortSignal | undefined }
+  ) => Promise<Task.Success<T>>
+  /** Submits a task and returns a handle at once. */
+  readonly submit: <T extends Task.Any>(task: T, input: Task.Payload<T>) => RunnerHandle<Task.Success<T>>
+  /** Shuts the executor down (waiting for submitted tasks) and releases its workers. Later calls reject. */
+  readonly dispose: () => Promise<void>
+}
+
+/**
+ * Builds a {@link Runner} over an executor layer, for applications not written with Effect (an HTTP handler, a
+ * CLI). The layer is built on first use; `dispose()` (or `await using`) shuts it down, waiting for submitted tasks,
+ * and leaves nothing that keeps the process alive.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Bridge, Executor, Task } from "effect-futures"
+ *
+ * export const upper = Task.make("upper", {
+ *   module: import.meta.url,
+ *   payload: Schema.String,
+ *   success: Schema.String,
+ *   run: (s) => Effect.succeed(s.toUpperCase())
+ * })
+ *
+ * await using runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 2 }))
+ * const shout = await runner.run(upper, "hello") // "HELLO"
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeRunner = <E>(layer: Layer.Layer<Executor.Executor, E>): Runner => {
+  const runtime = ManagedRuntime.make(layer)
+  let disposed: Promise<void> | undefined
+  const rejectDisposed = () => Promise.reject(new Error("The runner was disposed; it runs no more tasks"))
+  const submitFuture = <T extends Task.Any>(task: T, input: Task.Payload<T>) =>
+    runtime.runPromiseExit(Executor.submit(task, input))
+
+  const submit = <T extends Task.Any>(task: T, input: Task.Payload<T>): RunnerHandle<Task.Success<T>> => {
+    if (disposed !== undefined) {
+      const done = rejectDisposed()
+      return { done, cancel: () => Promise.resolve() }
+    }
+    let cancelled = false
+    let future: Future<Task.Success<T>, unknown> | undefined
+    const done = submitFuture(task, input).then((exit) => {
+      if (Exit.isFailure(exit)) throw Cause.squash(exit.cause)
+      future = exit.value
+      if (cancelled) Effect.runFork(interrupt(future))
+      return toPromise(future)
+    })
+    const cancel = async () => {
+      cancelled = true
+      if (future !== undefined) await Effect.runPromise(interrupt(future))
+    }
+    return { done, cancel }
+  }
+
+  const run = <T extends Task.Any>(
+    task: T,
+    input: Task.Payload<T>,
+    options?: { readonly signal?: AbortSignal | undefined }
+  ): Promise<Task.Success<T>> => {
+    if (disposed !== undefined) return rejectDisposed()
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(cancelledError())
+    return runtime.runPromiseExit(runOn(task, input, undefined), signal === undefined ? undefined : { signal }).then(
+      (exit) => {
+        if (Exit.isSuccess(exit)) return exit.value
+        throw isCancelledExit(exit) ? cancelledError() : Cause.squash(exit.cause)
+      }
+    )
+  }
+
+  const dispose = () => {
+    // Shut down first so tasks in flight finish and their callers get their results; then close the layer.
+    if (disposed === undefined) {
+      disposed = runtime.runPromise(Executor.shutdown({ wait: true })).then(
+        () => runtime.dispose(),
+        () => runtime.dispose()
+      )
+    }
+    return disposed
+  }
+
+  return { run, submit, dispose, [Symbol.asyncDispose]: dispose }
+}
