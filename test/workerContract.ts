@@ -190,6 +190,26 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
       }).pipe(withExecutor({ maxWorkers: 1, interruptGracePeriod: "1 minute" })))
   })
 
+  describe(`${label}: pre-queued work`, () => {
+    it.live("a task pre-queued behind a long one moves to a worker that becomes free", () =>
+      Effect.gen(function*() {
+        const board = yield* makeBoard
+        const long = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        const short = yield* Executor.submit(gated, { board: board.address, index: 1 })
+        yield* Effect.forEach([0, 1], board.started)
+        // Both workers are busy: these wait on them, one behind each gated task.
+        const queued = yield* Effect.forEach([1, 2, 3], (n) => Executor.submit(double, n))
+        yield* board.release(1)
+        assert.strictEqual(yield* short, 1)
+        // The long task still runs; everything pre-queued behind it was taken over by the free worker.
+        const results = yield* Effect.forEach(queued, (f) => Future.result(f, { timeout: "20 seconds" }))
+        assert.deepStrictEqual(results, [2, 4, 6])
+        assert.strictEqual(yield* Future.state(long), "RUNNING")
+        yield* board.release(0)
+        assert.strictEqual(yield* long, 0)
+      }).pipe(withExecutor({ maxWorkers: 2 })))
+  })
+
   describe(`${label}: recycling and limits`, () => {
     it.live("maxTasksPerWorker replaces a worker after that many tasks", () =>
       Effect.gen(function*() {

@@ -54,6 +54,10 @@ export interface Backend {
   readonly start: (job: Job) => boolean
   /** The running `job` was cancelled: stop it by the interrupt policy, and free its slot at once. */
   readonly stop: (job: Job) => void
+  /** Whether a running job has actually started (false while it waits on a worker behind another one). */
+  readonly started: (job: Job) => boolean
+  /** How many running jobs wait on a worker without having started: they count as queued. */
+  readonly waiting: () => number
   /** Releases every worker. Called once, when no job is queued or running, or when shutting down by force. */
   readonly close: Effect.Effect<void>
   readonly workers: () => number
@@ -71,6 +75,11 @@ export interface Host {
   readonly queued: () => number
   /** The executor cannot run tasks any more: fail everything pending with `error`. */
   readonly breakWith: (error: BrokenExecutor) => void
+  /**
+   * A job handed to a worker never started there (it was queued behind a task whose worker is being stopped): put it
+   * back at the head of the queue, PENDING again, to run elsewhere.
+   */
+  readonly requeue: (job: Job) => void
 }
 
 export interface Stats {
@@ -222,6 +231,16 @@ export const make = Effect.fnUntraced(function*(
     },
     pump: () => pump(),
     queued: () => queuedCount,
+    requeue: (job) => {
+      if (job.state !== "running") return
+      job.state = "queued"
+      job.slot = undefined
+      running--
+      runningJobs.delete(job)
+      queuedCount++
+      if (head > 0) queue[--head] = job
+      else queue.unshift(job)
+    },
     breakWith: (error) => {
       if (broken !== undefined) return
       broken = error
@@ -272,10 +291,11 @@ export const make = Effect.fnUntraced(function*(
     // An interruption that lands before the callback registered its finalizer must still withdraw the job.
     fiber.addObserver(() => cancelJob(job))
     FiberSet.addUnsafe(futures, fiber)
+    const pending = () => job.state === "queued" || (job.state === "running" && !backend.started(job))
     return new FutureImpl(fiber, {
-      phase: () => job.state === "queued" ? "PENDING" : "RUNNING",
+      phase: () => pending() ? "PENDING" : "RUNNING",
       cancelPending: () => {
-        if (job.state !== "queued") return false
+        if (!pending()) return false
         cancelJob(job)
         return true
       }
@@ -297,7 +317,7 @@ export const make = Effect.fnUntraced(function*(
   const admit: Effect.Effect<void, SubmitError> = Effect.suspend(() => {
     const refused = admissionError()
     if (refused !== undefined) return Effect.fail(refused)
-    if (queuedCount < options.maxQueue) return Effect.void
+    if (queuedCount + (options.maxQueue === Infinity ? 0 : backend.waiting()) < options.maxQueue) return Effect.void
     if (options.onFull === "fail") return Effect.fail(new QueueFull({ maxQueue: options.maxQueue }))
     return Effect.andThen(
       Effect.callback<void>((resume) => {
@@ -343,12 +363,14 @@ export const make = Effect.fnUntraced(function*(
   })
 
   const cancelQueued = () => {
-    // Only queued jobs are cancelled here; running ones are left to finish (or to be interrupted by the caller).
+    // Only pending jobs are cancelled here; running ones are left to finish (or to be interrupted by the caller).
     const queuedJobs: Array<Job> = []
     for (let i = head; i < queue.length; i++) {
       const job = queue[i]
       if (job !== undefined && job.state === "queued") queuedJobs.push(job)
     }
+    // Jobs handed to a worker that has not started them are still pending, as far as the caller can tell.
+    for (const job of runningJobs) if (!backend.started(job)) queuedJobs.push(job)
     for (const queued of queuedJobs) cancelJob(queued)
     for (const queued of queuedJobs) settle(queued, Exit.interrupt())
   }
@@ -408,8 +430,8 @@ export const make = Effect.fnUntraced(function*(
 
   const stats = Effect.sync((): Stats => ({
     workers: backend.workers(),
-    busy: running,
-    queued: queuedCount,
+    busy: running - backend.waiting(),
+    queued: queuedCount + backend.waiting(),
     completed: counts.completed,
     failed: counts.failed,
     crashed: counts.crashed,

@@ -59,6 +59,8 @@ export const make = (concurrency: number) => (host: Host) =>
         busy--
         fiber.interruptUnsafe()
       },
+      started: () => true,
+      waiting: () => 0,
       close: Effect.suspend(() => Fiber.interruptAll(Array.from(live))),
       workers: () => concurrency
     }

@@ -42,6 +42,8 @@ export type ToWorker =
     readonly payloads: ReadonlyArray<unknown>
   }
   | { readonly _tag: "Interrupt"; readonly id: number }
+  /** Take back a task that has not started yet, to run it elsewhere; ignored once it has started. */
+  | { readonly _tag: "Withdraw"; readonly id: number }
 
 /** Worker → parent. */
 export type FromWorker =
@@ -49,6 +51,8 @@ export type FromWorker =
   | { readonly _tag: "InitFailed"; readonly message: string }
   | { readonly _tag: "Done"; readonly id: number; readonly exit: WireExit }
   | { readonly _tag: "ChunkDone"; readonly id: number; readonly exits: ReadonlyArray<WireExit> }
+  /** The task was taken back before it started: it never ran here. */
+  | { readonly _tag: "Withdrawn"; readonly id: number }
 
 /** The first message a child process receives: child processes have no `workerData`. */
 export interface InitMessage {

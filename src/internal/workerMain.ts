@@ -38,7 +38,6 @@ const loadError = (module: string, task: string, message: string): WireExit => (
 export const runWorker = (port: Port, init: WorkerInit): void => {
   const modules = new Map<string, Loaded>()
   const loading = new Map<string, Promise<Loaded>>()
-  const running = new Map<number, Fiber.Fiber<unknown>>()
   /** Interrupts that arrived while the task's module was still loading. */
   const interrupted = new Set<number>()
 
@@ -66,18 +65,41 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     return promise.then(pick)
   }
 
-  const start = (id: number, module: string, name: string, work: (task: Task.Any) => Effect.Effect<unknown>) => {
+  type Work = Extract<ToWorker, { readonly _tag: "Run" | "RunChunk" }>
+  /** Tasks run one at a time, in the order they arrived: the parent knows the first unfinished one is running. */
+  const waiting: Array<Work> = []
+  let current: { readonly id: number; fiber: Fiber.Fiber<unknown> | undefined } | undefined
+
+  const next = () => {
+    current = undefined
+    const work = waiting.shift()
+    if (work !== undefined) start(work)
+  }
+
+  const start = (work: Work) => {
+    const { id } = work
+    const slot: { readonly id: number; fiber: Fiber.Fiber<unknown> | undefined } = { id, fiber: undefined }
+    current = slot
     const run = (resolved: Task.Any | WireExit) => {
-      if (interrupted.delete(id)) return port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
-      if (!Task.isTask(resolved)) return port.post({ _tag: "Done", id, exit: resolved })
-      const fiber = Effect.runFork(work(resolved))
-      running.set(id, fiber)
+      if (interrupted.delete(id)) {
+        port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
+        return next()
+      }
+      if (!Task.isTask(resolved)) {
+        port.post(work._tag === "Run" ? { _tag: "Done", id, exit: resolved } : { _tag: "ChunkDone", id, exits: [resolved] })
+        return next()
+      }
+      const effect: Effect.Effect<WireExit | ReadonlyArray<WireExit>> = work._tag === "Run"
+        ? runEncoded(resolved, work.payload)
+        : runChunk(resolved, work.payloads)
+      const fiber = Effect.runFork(effect)
+      slot.fiber = fiber
       fiber.addObserver((exit) => {
-        running.delete(id)
         post(id, resolved.name, exit)
+        next()
       })
     }
-    const resolved = resolve(module, name)
+    const resolved = resolve(work.module, work.task)
     if (resolved instanceof Promise) resolved.then(run)
     else run(resolved)
   }
@@ -113,18 +135,39 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
       return exits
     })
 
+  const interrupt = (id: number) => {
+    if (current?.id === id) {
+      // Still loading its module: it is dropped once loaded.
+      if (current.fiber === undefined) interrupted.add(id)
+      else current.fiber.interruptUnsafe()
+      return
+    }
+    const at = waiting.findIndex((work) => work.id === id)
+    if (at >= 0) {
+      waiting.splice(at, 1)
+      port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
+    }
+  }
+
+  const withdraw = (id: number) => {
+    const at = waiting.findIndex((work) => work.id === id)
+    if (at >= 0) {
+      waiting.splice(at, 1)
+      port.post({ _tag: "Withdrawn", id })
+    }
+  }
+
   port.onMessage((message) => {
     switch (message._tag) {
       case "Run":
-        return start(message.id, message.module, message.task, (task) => runEncoded(task, message.payload))
       case "RunChunk":
-        return start(message.id, message.module, message.task, (task) => runChunk(task, message.payloads))
-      case "Interrupt": {
-        const fiber = running.get(message.id)
-        if (fiber !== undefined) fiber.interruptUnsafe()
-        else interrupted.add(message.id)
+        if (current === undefined) start(message)
+        else waiting.push(message)
         return
-      }
+      case "Interrupt":
+        return interrupt(message.id)
+      case "Withdraw":
+        return withdraw(message.id)
     }
   })
 
