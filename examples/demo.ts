@@ -20,7 +20,7 @@ const ranges = Array.from({ length: Math.ceil(LIMIT / SLICE) }, (_, i) => ({
   to: Math.min(LIMIT, (i + 1) * SLICE)
 }))
 
-const parallel = Effect.gen(function*() {
+const parallel = Effect.gen(function* () {
   const started = performance.now()
   const futures = yield* Effect.forEach(ranges, (range) => Executor.submit(countPrimes, range))
   const bar = new SingleBar({
@@ -50,7 +50,7 @@ const serial = Effect.sync(() => {
 
 /** Boots every worker (each imports the task module once) so the timing below measures computing, not booting. */
 const warmUp = (workers: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const started = performance.now()
     const futures = yield* Effect.forEach(
       Array.from({ length: workers }, () => ({ from: 0, to: 10 })),
@@ -60,13 +60,17 @@ const warmUp = (workers: number) =>
     return performance.now() - started
   })
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const workers = os.availableParallelism()
   yield* Effect.log(`Starting ${workers} worker threads...`)
   const boot = yield* warmUp(workers)
-  yield* Effect.log(`Pool ready in ${boot.toFixed(0)} ms. Counting primes below ${LIMIT.toLocaleString()} in ${ranges.length} ranges`)
+  yield* Effect.log(
+    `Pool ready in ${boot.toFixed(0)} ms. Counting primes below ${LIMIT.toLocaleString()} in ${ranges.length} ranges`
+  )
   const pooled = yield* parallel
-  yield* Effect.log(`${pooled.primes} primes in ${pooled.millis.toFixed(0)} ms on the pool; now serially on the main thread...`)
+  yield* Effect.log(
+    `${pooled.primes} primes in ${pooled.millis.toFixed(0)} ms on the pool; now serially on the main thread...`
+  )
   const alone = yield* serial
   if (alone.primes !== pooled.primes) return yield* Effect.die(new Error("the pool and the main thread disagree"))
   yield* Effect.log(

@@ -91,8 +91,10 @@ const runOn = <T extends Task.Any, R>(
   Effect.flatMap(resolveExecutor(executorRef), (executor) =>
     Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(restore(executor.submit(task, input)), (future) =>
-        restore(future).pipe(Effect.onInterrupt(() => interrupt(future))))
-    ))
+        restore(future).pipe(Effect.onInterrupt(() => interrupt(future)))
+      )
+    )
+  )
 
 /**
  * Wraps Promise-returning code as a future, like `asyncio.wrap_future`: `evaluate` receives an `AbortSignal` that
@@ -266,12 +268,12 @@ export const makeRunner = <E>(layer: Layer.Layer<Executor.Executor, E>): Runner 
     if (disposed !== undefined) return rejectDisposed()
     const signal = options?.signal
     if (signal?.aborted) return Promise.reject(cancelledError())
-    return runtime.runPromiseExit(runOn(task, input, undefined), signal === undefined ? undefined : { signal }).then(
-      (exit) => {
+    return runtime
+      .runPromiseExit(runOn(task, input, undefined), signal === undefined ? undefined : { signal })
+      .then((exit) => {
         if (Exit.isSuccess(exit)) return exit.value
         throw isCancelledExit(exit) ? cancelledError() : Cause.squash(exit.cause)
-      }
-    )
+      })
   }
 
   const dispose = () => {

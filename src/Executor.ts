@@ -70,34 +70,37 @@ export interface ShutdownOptions extends Core.ShutdownOptions {}
  * @since 0.1.0
  * @category services
  */
-export class Executor extends Context.Service<Executor, {
-  /** The executor's name, for logs and stats. */
-  readonly name: string
-  /** Which layer built it. */
-  readonly kind: "fibers" | "workerThreads" | "processes"
-  /** How many tasks can run at once (`maxWorkers`, or `concurrency` for fibers). */
-  readonly concurrency: number
-  /** Submits one task; the future is PENDING until a worker picks it up. */
-  readonly submit: <T extends Task.Any>(
-    task: T,
-    input: Task.Payload<T>
-  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError>
-  /**
-   * Submits a batch that runs on one worker, in order, stopping at the first item that does not succeed: the
-   * primitive behind `map`'s `chunksize`. The future holds one `Exit` per item that ran.
-   */
-  readonly submitBatch: <T extends Task.Any>(
-    task: T,
-    inputs: ReadonlyArray<Task.Payload<T>>
-  ) => Effect.Effect<
-    Future<ReadonlyArray<Exit.Exit<Task.Success<T>, Task.Error<T> | ExecutorError>>, ExecutorError>,
-    SubmitError
-  >
-  /** Stops accepting tasks, then releases the workers; see {@link ShutdownOptions}. */
-  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
-  /** The executor's counters now. */
-  readonly stats: Effect.Effect<Stats>
-}>()("effect-futures/Executor") {}
+export class Executor extends Context.Service<
+  Executor,
+  {
+    /** The executor's name, for logs and stats. */
+    readonly name: string
+    /** Which layer built it. */
+    readonly kind: "fibers" | "workerThreads" | "processes"
+    /** How many tasks can run at once (`maxWorkers`, or `concurrency` for fibers). */
+    readonly concurrency: number
+    /** Submits one task; the future is PENDING until a worker picks it up. */
+    readonly submit: <T extends Task.Any>(
+      task: T,
+      input: Task.Payload<T>
+    ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError>
+    /**
+     * Submits a batch that runs on one worker, in order, stopping at the first item that does not succeed: the
+     * primitive behind `map`'s `chunksize`. The future holds one `Exit` per item that ran.
+     */
+    readonly submitBatch: <T extends Task.Any>(
+      task: T,
+      inputs: ReadonlyArray<Task.Payload<T>>
+    ) => Effect.Effect<
+      Future<ReadonlyArray<Exit.Exit<Task.Success<T>, Task.Error<T> | ExecutorError>>, ExecutorError>,
+      SubmitError
+    >
+    /** Stops accepting tasks, then releases the workers; see {@link ShutdownOptions}. */
+    readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
+    /** The executor's counters now. */
+    readonly stats: Effect.Effect<Stats>
+  }
+>()("effect-futures/Executor") {}
 
 /**
  * Options every executor layer accepts.
@@ -166,12 +169,14 @@ export interface WorkerOptions extends CommonOptions {
    */
   readonly maxTasksPerWorker?: number | undefined
   /** Per-worker memory limits (worker_threads `resourceLimits`; for processes, `--max-old-space-size`). */
-  readonly resourceLimits?: {
-    readonly maxOldGenerationSizeMb?: number | undefined
-    readonly maxYoungGenerationSizeMb?: number | undefined
-    readonly codeRangeSizeMb?: number | undefined
-    readonly stackSizeMb?: number | undefined
-  } | undefined
+  readonly resourceLimits?:
+    | {
+        readonly maxOldGenerationSizeMb?: number | undefined
+        readonly maxYoungGenerationSizeMb?: number | undefined
+        readonly codeRangeSizeMb?: number | undefined
+        readonly stackSizeMb?: number | undefined
+      }
+    | undefined
   /**
    * How a running task is stopped when its future is interrupted. `"cooperative"` (default) interrupts the task's
    * fiber inside the worker and terminates the worker if it has not stopped within `interruptGracePeriod`;
@@ -257,17 +262,18 @@ const coreOptions = (common: ReturnType<typeof parseCommon>): Core.CoreOptions =
 export const layerFibers = (options: FiberOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
   Layer.effect(
     Executor,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const parsed = yield* Options.parse(() => ({
         ...parseCommon(Options.object(options), "fibers"),
         concurrency: Options.positiveInt("concurrency", options.concurrency, Options.defaultMaxWorkers())
       }))
       const core = yield* Core.make(coreOptions(parsed), (host) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const backend = yield* FiberBackend.make(parsed.concurrency)(host)
           if (parsed.initializer !== undefined) yield* runFiberInitializer(parsed.initializer, host)
           return backend
-        }))
+        })
+      )
       return makeService("fibers", parsed.name, parsed.concurrency, core)
     })
   )
@@ -285,9 +291,10 @@ const parseWorkerOptions = (options: WorkerOptions, kind: string) => {
       maxWorkers,
       minWorkers,
       idleTimeout: Options.duration("idleTimeout", options.idleTimeout, 30_000, true)!,
-      maxTasksPerWorker: options.maxTasksPerWorker === Infinity
-        ? Infinity
-        : Options.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity),
+      maxTasksPerWorker:
+        options.maxTasksPerWorker === Infinity
+          ? Infinity
+          : Options.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity),
       interrupt: Options.oneOf("interrupt", options.interrupt, ["cooperative", "terminate"] as const, "cooperative"),
       interruptGracePeriod: Options.duration("interruptGracePeriod", options.interruptGracePeriod, 1_000)!,
       initializer: Options.initializer(options.initializer)
@@ -303,7 +310,7 @@ const layerPool = <O extends WorkerOptions>(
 ): Layer.Layer<Executor, InvalidOptions> =>
   Layer.effect(
     Executor,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const parsed = yield* Options.parse(() => parseWorkerOptions(options, kind))
       const transport = yield* Options.parse(() => makeTransport(parsed, options))
       const core = yield* Core.make(coreOptions(parsed), WorkerPool.make(transport, parsed.pool))
@@ -346,7 +353,8 @@ const layerPool = <O extends WorkerOptions>(
  */
 export const layerWorkerThreads = (options: WorkerOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
   layerPool("workerThreads", options, (parsed) =>
-    ThreadTransport.make({ name: parsed.name, resourceLimits: parsed.resourceLimits }))
+    ThreadTransport.make({ name: parsed.name, resourceLimits: parsed.resourceLimits })
+  )
 
 /**
  * An executor that runs tasks on a pool of child processes (`child_process.fork`): the same tasks, options and
@@ -381,7 +389,10 @@ export const layerWorkerThreads = (options: WorkerOptions = {}): Layer.Layer<Exe
  */
 export const layerProcesses = (options: ProcessOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
   layerPool("processes", options, (parsed, options) => {
-    if (options.execArgv !== undefined && !(Array.isArray(options.execArgv) && options.execArgv.every((a) => typeof a === "string"))) {
+    if (
+      options.execArgv !== undefined &&
+      !(Array.isArray(options.execArgv) && options.execArgv.every((a) => typeof a === "string"))
+    ) {
       throw Options.invalid("execArgv", "an array of strings", options.execArgv)
     }
     if (options.cwd !== undefined && (typeof options.cwd !== "string" || options.cwd.length === 0)) {
@@ -399,11 +410,9 @@ export const layerProcesses = (options: ProcessOptions = {}): Layer.Layer<Execut
   })
 
 const runFiberInitializer = (initializer: Options.Initializer, host: Core.Host) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const encoded = encodePayload(initializer.task, initializer.input)
-    const wire = encoded._tag === "Failure"
-      ? undefined
-      : yield* runEncoded(initializer.task, encoded.success)
+    const wire = encoded._tag === "Failure" ? undefined : yield* runEncoded(initializer.task, encoded.success)
     if (wire === undefined || wire._tag !== "Success") {
       const reason = encoded._tag === "Failure" ? encoded.failure.message : describeWire(wire)
       host.breakWith(new BrokenExecutor({ message: `The initializer "${initializer.task.name}" failed: ${reason}` }))
@@ -446,17 +455,15 @@ const describeWire = (wire: { readonly _tag: string } | undefined): string => {
  * @category combinators
  */
 export const submit: {
-  <T extends Task.Any>(input: Task.Payload<T>): (
-    task: T
-  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError, Executor>
+  <T extends Task.Any>(
+    input: Task.Payload<T>
+  ): (task: T) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError, Executor>
   <T extends Task.Any>(
     task: T,
     input: Task.Payload<T>
   ): Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError, Executor>
-} = dual(
-  2,
-  <T extends Task.Any>(task: T, input: Task.Payload<T>) =>
-    Effect.flatMap(Executor, (executor) => executor.submit(task, input))
+} = dual(2, <T extends Task.Any>(task: T, input: Task.Payload<T>) =>
+  Effect.flatMap(Executor, (executor) => executor.submit(task, input))
 )
 
 /**
@@ -510,7 +517,9 @@ export const map: {
   <T extends Task.Any, EI = never, RI = never>(
     inputs: Iterable<Task.Payload<T>> | Stream.Stream<Task.Payload<T>, EI, RI>,
     options?: MapOptions
-  ): (task: T) => Stream.Stream<
+  ): (
+    task: T
+  ) => Stream.Stream<
     Task.Success<T>,
     Task.Error<T> | ExecutorError | SubmitError | Cause.TimeoutError | InvalidOptions | EI,
     Executor | RI
@@ -531,42 +540,48 @@ export const map: {
     inputs: Iterable<Task.Payload<T>> | Stream.Stream<Task.Payload<T>, EI, RI>,
     options: MapOptions = {}
   ) =>
-    Stream.unwrap(Effect.gen(function*() {
-      const executor = yield* Executor
-      const { chunksize, buffersize, timeout } = yield* Options.parse(() => {
-        const chunksize = Options.positiveInt("chunksize", options.chunksize, 1)
-        return {
-          chunksize,
-          buffersize: Options.positiveInt("buffersize", options.buffersize, 2 * executor.concurrency * chunksize),
-          timeout: Options.duration("timeout", options.timeout, undefined, true)
-        }
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const executor = yield* Executor
+        const { chunksize, buffersize, timeout } = yield* Options.parse(() => {
+          const chunksize = Options.positiveInt("chunksize", options.chunksize, 1)
+          return {
+            chunksize,
+            buffersize: Options.positiveInt("buffersize", options.buffersize, 2 * executor.concurrency * chunksize),
+            timeout: Options.duration("timeout", options.timeout, undefined, true)
+          }
+        })
+        const source: Stream.Stream<Task.Payload<T>, EI, RI> = Stream.isStream(inputs)
+          ? (inputs as Stream.Stream<Task.Payload<T>, EI, RI>)
+          : Array.isArray(inputs)
+            ? Stream.fromArray(inputs as ReadonlyArray<Task.Payload<T>>)
+            : // An arbitrary iterable may be endless or expensive: pull it one chunk of work at a time.
+              Stream.fromIterable(inputs as Iterable<Task.Payload<T>>, { chunkSize: chunksize })
+        const concurrency = Math.max(1, Math.ceil(buffersize / chunksize))
+        const results =
+          chunksize === 1
+            ? source.pipe(Stream.mapEffect((input) => awaitOwned(executor.submit(task, input)), { concurrency }))
+            : source.pipe(
+                Stream.grouped(chunksize),
+                Stream.mapEffect((chunk) => awaitOwned(executor.submitBatch(task, chunk)), { concurrency }),
+                Stream.flattenIterable,
+                Stream.mapEffect((exit) => exit)
+              )
+        return timeout === undefined || timeout === Infinity
+          ? results
+          : results.pipe(
+              Stream.interruptWhen(Effect.andThen(Effect.sleep(timeout), Effect.fail(new Cause.TimeoutError())))
+            )
       })
-      const source: Stream.Stream<Task.Payload<T>, EI, RI> = Stream.isStream(inputs)
-        ? inputs as Stream.Stream<Task.Payload<T>, EI, RI>
-        : Array.isArray(inputs)
-        ? Stream.fromArray(inputs as ReadonlyArray<Task.Payload<T>>)
-        // An arbitrary iterable may be endless or expensive: pull it one chunk of work at a time.
-        : Stream.fromIterable(inputs as Iterable<Task.Payload<T>>, { chunkSize: chunksize })
-      const concurrency = Math.max(1, Math.ceil(buffersize / chunksize))
-      const results = chunksize === 1
-        ? source.pipe(Stream.mapEffect((input) => awaitOwned(executor.submit(task, input)), { concurrency }))
-        : source.pipe(
-          Stream.grouped(chunksize),
-          Stream.mapEffect((chunk) => awaitOwned(executor.submitBatch(task, chunk)), { concurrency }),
-          Stream.flattenIterable,
-          Stream.mapEffect((exit) => exit)
-        )
-      return timeout === undefined || timeout === Infinity
-        ? results
-        : results.pipe(Stream.interruptWhen(Effect.andThen(Effect.sleep(timeout), Effect.fail(new Cause.TimeoutError()))))
-    }))
+    )
 )
 
 /** Submits and awaits; if the awaiting fiber is interrupted, the future is interrupted too. */
 const awaitOwned = <A, E, E2>(submitting: Effect.Effect<Future<A, E>, E2>) =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(restore(submitting), (future) =>
-      restore(future).pipe(Effect.onInterrupt(() => FutureModule.interrupt(future))))
+      restore(future).pipe(Effect.onInterrupt(() => FutureModule.interrupt(future)))
+    )
   )
 
 /**
@@ -607,10 +622,7 @@ export const shutdown = (options?: ShutdownOptions): Effect.Effect<void, never, 
  * @since 0.1.0
  * @category getters
  */
-export const stats: Effect.Effect<Stats, never, Executor> = Effect.flatMap(
-  Executor,
-  (executor) => executor.stats
-)
+export const stats: Effect.Effect<Stats, never, Executor> = Effect.flatMap(Executor, (executor) => executor.stats)
 
 /**
  * Provides an executor layer under another key, so one application can run several executors side by side (a CPU
@@ -634,4 +646,5 @@ export const stats: Effect.Effect<Stats, never, Executor> = Effect.flatMap(
 export const layerAs = <I, E, R>(
   key: Context.Key<I, Executor["Service"]>,
   layer: Layer.Layer<Executor, E, R>
-): Layer.Layer<I, E, R> => Layer.effect(key, Effect.service(Executor)).pipe(Layer.provide(layer)) as Layer.Layer<I, E, R>
+): Layer.Layer<I, E, R> =>
+  Layer.effect(key, Effect.service(Executor)).pipe(Layer.provide(layer)) as Layer.Layer<I, E, R>

@@ -305,7 +305,7 @@ export const taskDefectFrom = (defect: unknown): TaskDefect => {
 
 const safeString = (value: unknown): string => {
   try {
-    return typeof value === "object" && value !== null ? JSON.stringify(value) ?? String(value) : String(value)
+    return typeof value === "object" && value !== null ? (JSON.stringify(value) ?? String(value)) : String(value)
   } catch {
     return Object.prototype.toString.call(value)
   }

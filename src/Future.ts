@@ -153,7 +153,8 @@ const settle = <A, E>(future: Settable<A, E>, exit: Exit.Exit<A, E>): Effect.Eff
     if (future.fiber.pollUnsafe() !== undefined || impl(future).cancelRequested) return Effect.succeed(false)
     return Effect.flatMap(Deferred.done(future.deferred, exit), (settled) =>
       // Waiting for the fiber makes the new state visible as soon as this call returns.
-      settled ? Effect.as(Fiber.await(future.fiber), true) : Effect.succeed(false))
+      settled ? Effect.as(Fiber.await(future.fiber), true) : Effect.succeed(false)
+    )
   })
 
 /**
@@ -393,9 +394,9 @@ export const interrupt = <A, E>(future: Future<A, E>): Effect.Effect<void> => Fi
  * @category getters
  */
 export const result: {
-  (options?: { readonly timeout?: Duration.Input | undefined }): <A, E>(
-    future: Future<A, E>
-  ) => Effect.Effect<A, E | CancelledError | Cause.TimeoutError>
+  (options?: {
+    readonly timeout?: Duration.Input | undefined
+  }): <A, E>(future: Future<A, E>) => Effect.Effect<A, E | CancelledError | Cause.TimeoutError>
   <A, E>(
     future: Future<A, E>,
     options?: { readonly timeout?: Duration.Input | undefined }
@@ -409,7 +410,7 @@ export const result: {
 const withTimeout = <A, E>(
   effect: Effect.Effect<A, E>,
   timeout: Duration.Input | undefined
-): Effect.Effect<A, E | Cause.TimeoutError> => timeout === undefined ? effect : Effect.timeout(effect, timeout)
+): Effect.Effect<A, E | Cause.TimeoutError> => (timeout === undefined ? effect : Effect.timeout(effect, timeout))
 
 /**
  * Awaits the future and returns its typed error, or `Option.none()` if it succeeded (as Python's `exception()`).
@@ -430,9 +431,9 @@ const withTimeout = <A, E>(
  * @category getters
  */
 export const exception: {
-  (options?: { readonly timeout?: Duration.Input | undefined }): <A, E>(
-    future: Future<A, E>
-  ) => Effect.Effect<Option.Option<E>, CancelledError | Cause.TimeoutError>
+  (options?: {
+    readonly timeout?: Duration.Input | undefined
+  }): <A, E>(future: Future<A, E>) => Effect.Effect<Option.Option<E>, CancelledError | Cause.TimeoutError>
   <A, E>(
     future: Future<A, E>,
     options?: { readonly timeout?: Duration.Input | undefined }
@@ -515,7 +516,8 @@ export const addDoneCallback: {
       Effect.runForkWith(context)(invokeCallback(future, callback, context))
     })
     return Effect.void
-  }))
+  })
+)
 
 const invokeCallback = <A, E>(
   future: Future<A, E>,
@@ -538,12 +540,9 @@ const invokeCallback = <A, E>(
   )
 }
 
-const derived = <B, E2>(
-  source: Future<unknown, unknown>,
-  fiber: Fiber.Fiber<B, E2>
-): Future<B, E2> =>
+const derived = <B, E2>(source: Future<unknown, unknown>, fiber: Fiber.Fiber<B, E2>): Future<B, E2> =>
   new internal.FutureImpl(fiber, {
-    phase: () => impl(source).stateUnsafe() === "PENDING" ? "PENDING" : "RUNNING",
+    phase: () => (impl(source).stateUnsafe() === "PENDING" ? "PENDING" : "RUNNING"),
     cancelPending: () => impl(source).stateUnsafe() === "PENDING"
   })
 
@@ -570,10 +569,8 @@ export const map: {
   <A, B>(f: (a: A) => B): <E>(future: Future<A, E>) => Effect.Effect<Future<B, E>>
   <A, E, B>(future: Future<A, E>, f: (a: A) => B): Effect.Effect<Future<B, E>>
 } = dual(2, <A, E, B>(future: Future<A, E>, f: (a: A) => B): Effect.Effect<Future<B, E>> =>
-  Effect.map(
-    Effect.forkDetach(Effect.map(Fiber.join(future.fiber), f)),
-    (fiber) => derived(future, fiber)
-  ))
+  Effect.map(Effect.forkDetach(Effect.map(Fiber.join(future.fiber), f)), (fiber) => derived(future, fiber))
+)
 
 /**
  * Chains a future: when the source succeeds, `f` starts the next future (it may return a Future, or an Effect of
@@ -602,19 +599,24 @@ export const flatMap: {
     future: Future<A, E>,
     f: (a: A) => Future<B, E2> | Effect.Effect<Future<B, E2>, E3, R>
   ): Effect.Effect<Future<B, E | E2 | E3>, never, R>
-} = dual(2, <A, E, B, E2, E3, R>(
-  future: Future<A, E>,
-  f: (a: A) => Future<B, E2> | Effect.Effect<Future<B, E2>, E3, R>
-): Effect.Effect<Future<B, E | E2 | E3>, never, R> =>
-  Effect.map(
-    Effect.forkDetach(Effect.gen(function*() {
-      const value = yield* Fiber.join(future.fiber)
-      const next = f(value)
-      const nextFuture: Future<B, E2> = isFuture(next) ? next as Future<B, E2> : yield* next
-      return yield* Fiber.join(nextFuture.fiber)
-    })),
-    (fiber) => derived(future, fiber)
-  ))
+} = dual(
+  2,
+  <A, E, B, E2, E3, R>(
+    future: Future<A, E>,
+    f: (a: A) => Future<B, E2> | Effect.Effect<Future<B, E2>, E3, R>
+  ): Effect.Effect<Future<B, E | E2 | E3>, never, R> =>
+    Effect.map(
+      Effect.forkDetach(
+        Effect.gen(function* () {
+          const value = yield* Fiber.join(future.fiber)
+          const next = f(value)
+          const nextFuture: Future<B, E2> = isFuture(next) ? (next as Future<B, E2>) : yield* next
+          return yield* Fiber.join(nextFuture.fiber)
+        })
+      ),
+      (fiber) => derived(future, fiber)
+    )
+)
 
 const unique = <F extends Future<any, any>>(futures: Iterable<F>): Array<F> => Array.from(new Set(futures))
 
@@ -645,7 +647,7 @@ export const asCompleted = <F extends Future<any, any>>(
   options?: { readonly timeout?: Duration.Input | undefined }
 ): Stream.Stream<F, Cause.TimeoutError> =>
   Stream.callback<F, Cause.TimeoutError>((queue) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const all = unique(futures)
       const pending: Array<F> = []
       for (const future of all) {
@@ -726,9 +728,10 @@ export const wait = <F extends Future<any, any>>(
         if (satisfied()) Deferred.doneUnsafe(trigger, Exit.void)
       })
     )
-    const waiting = options?.timeout === undefined
-      ? Deferred.await(trigger)
-      : Effect.asVoid(Effect.timeoutOption(Deferred.await(trigger), options.timeout))
+    const waiting =
+      options?.timeout === undefined
+        ? Deferred.await(trigger)
+        : Effect.asVoid(Effect.timeoutOption(Deferred.await(trigger), options.timeout))
     return waiting.pipe(
       Effect.ensuring(Effect.sync(() => removers.forEach((remove) => remove()))),
       Effect.map(partition)

@@ -138,18 +138,21 @@ export const make = <
   Payload extends AnySchema,
   Success extends AnySchema,
   Error extends AnySchema = typeof Schema.Never
->(name: Name, options: {
-  /** Where workers find this task: pass `import.meta.url` of the defining module. */
-  readonly module: string
-  /** The input's Schema. The caller encodes with it; the worker decodes with it. */
-  readonly payload: Payload
-  /** The success value's Schema. */
-  readonly success: Success
-  /** The typed error's Schema (default `Schema.Never`: the task cannot fail with a typed error). */
-  readonly error?: Error | undefined
-  /** The work itself. It runs inside a worker (or a fiber), with no services from the caller. */
-  readonly run: (payload: Payload["Type"]) => Effect.Effect<Success["Type"], Error["Type"]>
-}): Task<Name, Payload, Success, Error> => {
+>(
+  name: Name,
+  options: {
+    /** Where workers find this task: pass `import.meta.url` of the defining module. */
+    readonly module: string
+    /** The input's Schema. The caller encodes with it; the worker decodes with it. */
+    readonly payload: Payload
+    /** The success value's Schema. */
+    readonly success: Success
+    /** The typed error's Schema (default `Schema.Never`: the task cannot fail with a typed error). */
+    readonly error?: Error | undefined
+    /** The work itself. It runs inside a worker (or a fiber), with no services from the caller. */
+    readonly run: (payload: Payload["Type"]) => Effect.Effect<Success["Type"], Error["Type"]>
+  }
+): Task<Name, Payload, Success, Error> => {
   const label = typeof name === "string" ? name : String(name)
   const invalid = (message: string) => new InvalidTask({ task: label, message })
   if (typeof name !== "string" || name.length === 0) {
@@ -157,8 +160,9 @@ export const make = <
   }
   if (options === null || typeof options !== "object") throw invalid("Expected an options object")
   if (typeof options.module !== "string" || options.module.length === 0) {
-    throw invalid("Expected `module` to be the defining module's URL (pass `import.meta.url`), got " +
-      String(options.module))
+    throw invalid(
+      "Expected `module` to be the defining module's URL (pass `import.meta.url`), got " + String(options.module)
+    )
   }
   for (const field of ["payload", "success"] as const) {
     if (!Schema.isSchema(options[field])) throw invalid(`Expected \`${field}\` to be a Schema`)

@@ -13,7 +13,7 @@ class IsolatedPool extends Context.Service<IsolatedPool, Executor.Executor["Serv
 
 describe("Bridge.runInExecutor", () => {
   it.live("submits and awaits; interrupting the caller cancels a pending task and interrupts a running one", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const board = yield* makeBoard
       assert.strictEqual(yield* Bridge.runInExecutor(double, 4), 8)
       const running = yield* Effect.forkChild(Bridge.runInExecutor(gated, { board: board.address, index: 0 }))
@@ -25,45 +25,53 @@ describe("Bridge.runInExecutor", () => {
       assert.isFalse(board.hasStarted(1), "the pending task never ran")
       const stats = yield* Executor.stats
       assert.strictEqual(stats.cancelled, 2)
-    }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1 }))))
+    }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1 })))
+  )
 
   it.live("runs on a named executor when an application has several", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       assert.strictEqual(yield* Bridge.runInExecutor(double, 5, { executor: IsolatedPool }), 10)
       const isolated = yield* IsolatedPool
       assert.strictEqual(isolated.kind, "fibers")
       assert.strictEqual((yield* isolated.stats).completed, 1)
       assert.strictEqual((yield* Executor.stats).completed, 0)
-    }).pipe(Effect.provide(Layer.mergeAll(
-      Executor.layerAs(IsolatedPool, Executor.layerFibers({ concurrency: 1 })),
-      Executor.layerFibers({ concurrency: 1, name: "default" })
-    ))))
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          Executor.layerAs(IsolatedPool, Executor.layerFibers({ concurrency: 1 })),
+          Executor.layerFibers({ concurrency: 1, name: "default" })
+        )
+      )
+    )
+  )
 })
 
 describe("Bridge.fromPromise and toPromise", () => {
   it.live("fromPromise: the future holds the value; cancelling it aborts the signal", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const ok = yield* Bridge.fromPromise(() => Promise.resolve(3))
       assert.strictEqual(yield* ok, 3)
       let aborted = false
       const called = yield* Deferred.make<void>()
-      const hanging = yield* Bridge.fromPromise((signal) =>
-        new Promise<number>((_, reject) => {
-          Deferred.doneUnsafe(called, Effect.void)
-          signal.addEventListener("abort", () => {
-            aborted = true
-            reject(signal.reason)
+      const hanging = yield* Bridge.fromPromise(
+        (signal) =>
+          new Promise<number>((_, reject) => {
+            Deferred.doneUnsafe(called, Effect.void)
+            signal.addEventListener("abort", () => {
+              aborted = true
+              reject(signal.reason)
+            })
           })
-        })
       )
       yield* Deferred.await(called)
       yield* Future.interrupt(hanging)
       assert.isTrue(aborted)
       assert.strictEqual(yield* Future.state(hanging), "CANCELLED")
-    }))
+    })
+  )
 
   it.live("fromPromise: a rejection becomes a typed failure through catch", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const future = yield* Bridge.fromPromise(() => Promise.reject(new Error("nope")), {
         catch: (reason) => new Boom({ code: String(reason).length })
       })
@@ -72,38 +80,56 @@ describe("Bridge.fromPromise and toPromise", () => {
       const unknown = yield* Bridge.fromPromise(() => Promise.reject("plain"))
       const wrapped = yield* Effect.flip(Future.result(unknown))
       assert.isTrue(Cause.isUnknownError(wrapped))
-    }))
+    })
+  )
 
   it.live("toPromise resolves with the value and rejects with the typed error instance", () =>
-    Effect.gen(function*() {
-      const value = yield* Effect.promise(() => Effect.runPromise(Executor.submit(double, 2).pipe(
-        Effect.provide(Executor.layerFibers({ concurrency: 1 })),
-        Effect.flatMap((future) => Effect.promise(() => Bridge.toPromise(future)))
-      )))
+    Effect.gen(function* () {
+      const value = yield* Effect.promise(() =>
+        Effect.runPromise(
+          Executor.submit(double, 2).pipe(
+            Effect.provide(Executor.layerFibers({ concurrency: 1 })),
+            Effect.flatMap((future) => Effect.promise(() => Bridge.toPromise(future)))
+          )
+        )
+      )
       assert.strictEqual(value, 4)
       const future = yield* Executor.submit(failWith, 11)
-      const rejection = yield* Effect.promise(() => Bridge.toPromise(future).then(() => undefined, (e: unknown) => e))
+      const rejection = yield* Effect.promise(() =>
+        Bridge.toPromise(future).then(
+          () => undefined,
+          (e: unknown) => e
+        )
+      )
       assert.instanceOf(rejection, Boom)
       assert.strictEqual((rejection as Boom).code, 11)
-    }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1 }))))
+    }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1 })))
+  )
 
   it.live("aborting toPromise's signal cancels the future; the Promise rejects with CancelledError", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const board = yield* makeBoard
       const future = yield* Executor.submit(gated, { board: board.address, index: 0 })
       yield* board.started(0)
       const controller = new AbortController()
-      const promise = Bridge.toPromise(future, { signal: controller.signal }).then(() => undefined, (e: unknown) => e)
+      const promise = Bridge.toPromise(future, { signal: controller.signal }).then(
+        () => undefined,
+        (e: unknown) => e
+      )
       controller.abort()
       const rejection = yield* Effect.promise(() => promise)
       assert.instanceOf(rejection, ExecutorError.CancelledError)
       yield* board.interrupted(0)
       assert.strictEqual(yield* Future.state(future), "CANCELLED")
       const already = yield* Effect.promise(() =>
-        Bridge.toPromise(future, { signal: AbortSignal.abort() }).then(() => undefined, (e: unknown) => e)
+        Bridge.toPromise(future, { signal: AbortSignal.abort() }).then(
+          () => undefined,
+          (e: unknown) => e
+        )
       )
       assert.instanceOf(already, ExecutorError.CancelledError)
-    }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1 }))))
+    }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1 })))
+  )
 })
 
 const active = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length
@@ -113,7 +139,10 @@ describe("Bridge.makeRunner (Promise code)", () => {
     await using runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 2 }))
     assert.strictEqual(await runner.run(double, 21), 42)
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => runner.run(double, i)))
-    assert.deepStrictEqual(results, Array.from({ length: 100 }, (_, i) => i * 2))
+    assert.deepStrictEqual(
+      results,
+      Array.from({ length: 100 }, (_, i) => i * 2)
+    )
     const error = await runner.run(failWith, 5).catch((e: unknown) => e)
     assert.instanceOf(error, Boom)
     assert.strictEqual((error as Boom).code, 5)
@@ -122,41 +151,53 @@ describe("Bridge.makeRunner (Promise code)", () => {
   })
 
   it("an aborted signal cancels the task; submit returns a handle with cancel()", async () => {
-    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const board = yield* makeBoard
-      const runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 1 }))
-      yield* Effect.addFinalizer(() => Effect.promise(() => runner.dispose()))
-      const controller = new AbortController()
-      const running = runner.run(gated, { board: board.address, index: 0 }, { signal: controller.signal })
-        .catch((e: unknown) => e)
-      yield* board.started(0)
-      controller.abort()
-      assert.instanceOf(yield* Effect.promise(() => running), ExecutorError.CancelledError)
-      yield* board.interrupted(0)
-      const handle = runner.submit(gated, { board: board.address, index: 1 })
-      yield* board.started(1)
-      yield* Effect.promise(() => handle.cancel())
-      assert.instanceOf(yield* Effect.promise(() => handle.done.catch((e: unknown) => e)), ExecutorError.CancelledError)
-      yield* board.interrupted(1)
-    })))
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const board = yield* makeBoard
+          const runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 1 }))
+          yield* Effect.addFinalizer(() => Effect.promise(() => runner.dispose()))
+          const controller = new AbortController()
+          const running = runner
+            .run(gated, { board: board.address, index: 0 }, { signal: controller.signal })
+            .catch((e: unknown) => e)
+          yield* board.started(0)
+          controller.abort()
+          assert.instanceOf(yield* Effect.promise(() => running), ExecutorError.CancelledError)
+          yield* board.interrupted(0)
+          const handle = runner.submit(gated, { board: board.address, index: 1 })
+          yield* board.started(1)
+          yield* Effect.promise(() => handle.cancel())
+          assert.instanceOf(
+            yield* Effect.promise(() => handle.done.catch((e: unknown) => e)),
+            ExecutorError.CancelledError
+          )
+          yield* board.interrupted(1)
+        })
+      )
+    )
   })
 
   it("dispose() waits for work in flight, then releases every worker; later calls reject", async () => {
-    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const board = yield* makeBoard
-      const before = active("MessagePort")
-      const runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 1 }))
-      const inFlight = runner.run(gated, { board: board.address, index: 0 })
-      yield* board.started(0)
-      const disposing = runner.dispose()
-      yield* board.release(0)
-      assert.strictEqual(yield* Effect.promise(() => inFlight), 0)
-      yield* Effect.promise(() => disposing)
-      assert.strictEqual(active("MessagePort"), before, "no worker port is left open")
-      const late = yield* Effect.promise(() => runner.run(double, 1).catch((e: unknown) => e))
-      assert.instanceOf(late, Error)
-      assert.include((late as Error).message, "disposed")
-    })))
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const board = yield* makeBoard
+          const before = active("MessagePort")
+          const runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 1 }))
+          const inFlight = runner.run(gated, { board: board.address, index: 0 })
+          yield* board.started(0)
+          const disposing = runner.dispose()
+          yield* board.release(0)
+          assert.strictEqual(yield* Effect.promise(() => inFlight), 0)
+          yield* Effect.promise(() => disposing)
+          assert.strictEqual(active("MessagePort"), before, "no worker port is left open")
+          const late = yield* Effect.promise(() => runner.run(double, 1).catch((e: unknown) => e))
+          assert.instanceOf(late, Error)
+          assert.include((late as Error).message, "disposed")
+        })
+      )
+    )
   })
 
   it("keeps the event loop responsive while CPU-bound work runs on the pool, unlike running it inline", async () => {

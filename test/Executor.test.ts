@@ -14,11 +14,12 @@ contractSuite("layerFibers", (options) =>
     concurrency: options.workers,
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
-  }))
+  })
+)
 
 describe("layerFibers under TestClock", () => {
   it.effect("tasks that sleep follow the test clock; result timeouts fail with TimeoutError", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const future = yield* Executor.submit(sleepFor, 1000)
       const early = yield* Effect.forkChild(Effect.flip(Future.result(future, { timeout: 500 })))
       yield* TestClock.adjust(500)
@@ -27,36 +28,44 @@ describe("layerFibers under TestClock", () => {
       assert.strictEqual(yield* Future.state(future), "RUNNING", "a result timeout does not cancel the future")
       yield* TestClock.adjust(500)
       assert.strictEqual(yield* future, 1000)
-    }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1 }))))
+    }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1 })))
+  )
 
   it.effect("shutdownTimeout bounds a graceful shutdown, then interrupts running tasks", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const future = yield* Executor.submit(sleepFor, 60_000)
       yield* Effect.yieldNow
       const shutting = yield* Effect.forkChild(Executor.shutdown({ wait: true }))
       yield* TestClock.adjust(1_000)
       yield* Fiber.join(shutting)
       assert.strictEqual(yield* Future.state(future), "CANCELLED")
-    }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1, shutdownTimeout: "1 second" }))))
+    }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1, shutdownTimeout: "1 second" })))
+  )
 
   it.effect("an initializer that fails breaks the executor", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(Executor.submit(double, 1))
       assert.instanceOf(error, ExecutorError.BrokenExecutor)
       assert.include(error.message, "initializer")
-    }).pipe(Effect.provide(Executor.layerFibers({
-      concurrency: 1,
-      initializer: { task: double, input: "not a number" }
-    }))))
+    }).pipe(
+      Effect.provide(
+        Executor.layerFibers({
+          concurrency: 1,
+          initializer: { task: double, input: "not a number" }
+        })
+      )
+    )
+  )
 
   it.effect("map with a timeout fails with TimeoutError after what finished in time, and cancels the rest", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const board = yield* makeBoard
       const inputs = [0, 1].map((index) => ({ board: board.address, index }))
       const collected: Array<number> = []
       const fiber = yield* Effect.forkChild(
-        Effect.flip(Stream.runForEach(Executor.map(gated, inputs, { timeout: 1000 }), (n) =>
-          Effect.sync(() => collected.push(n))))
+        Effect.flip(
+          Stream.runForEach(Executor.map(gated, inputs, { timeout: 1000 }), (n) => Effect.sync(() => collected.push(n)))
+        )
       )
       yield* board.started(0)
       yield* board.release(0)
@@ -69,5 +78,6 @@ describe("layerFibers under TestClock", () => {
       assert.strictEqual(stats.completed, 1)
       assert.strictEqual(stats.cancelled, 1)
       assert.strictEqual(stats.busy, 0)
-    }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1 }))))
+    }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1 })))
+  )
 })

@@ -19,7 +19,8 @@ contractSuite("layerProcesses", (options) =>
     maxWorkers: options.workers,
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
-  }))
+  })
+)
 
 workerSuite("layerProcesses", (options) => Executor.layerProcesses(options))
 
@@ -39,7 +40,7 @@ const alive = (pid: number): boolean => {
 
 describe("layerProcesses: process-specific", () => {
   it.live("a child killed by a signal from outside fails its task with WorkerCrashed naming the signal", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const board = yield* makeBoard
       const future = yield* Executor.submit(pidThenWait, { board: board.address, index: 0 })
       yield* board.started(0)
@@ -52,35 +53,44 @@ describe("layerProcesses: process-specific", () => {
       const crashed = (error as Option.Some<ExecutorError.WorkerCrashed>).value
       assert.instanceOf(crashed, ExecutorError.WorkerCrashed)
       assert.strictEqual(crashed.signal, "SIGKILL")
-      assert.strictEqual(yield* (yield* Executor.submit(double, 2)), 4)
-    }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1 }))))
+      assert.strictEqual(yield* yield* Executor.submit(double, 2), 4)
+    }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1 })))
+  )
 
   it.live("env, execArgv and cwd reach the children", () =>
-    Effect.gen(function*() {
-      const seen = yield* (yield* Executor.submit(environment, "EFFECT_FUTURES_PROBE"))
+    Effect.gen(function* () {
+      const seen = yield* yield* Executor.submit(environment, "EFFECT_FUTURES_PROBE")
       assert.strictEqual(seen.value, "probe")
       assert.strictEqual(seen.cwd, os.tmpdir())
       assert.include(seen.execArgv, "--stack-size=900")
       assert.include(seen.execArgv, "--max-old-space-size=64")
-    }).pipe(Effect.provide(Executor.layerProcesses({
-      maxWorkers: 1,
-      env: { ...process.env, EFFECT_FUTURES_PROBE: "probe" },
-      execArgv: ["--stack-size=900"],
-      cwd: os.tmpdir(),
-      resourceLimits: { maxOldGenerationSizeMb: 64 }
-    }))))
+    }).pipe(
+      Effect.provide(
+        Executor.layerProcesses({
+          maxWorkers: 1,
+          env: { ...process.env, EFFECT_FUTURES_PROBE: "probe" },
+          execArgv: ["--stack-size=900"],
+          cwd: os.tmpdir(),
+          resourceLimits: { maxOldGenerationSizeMb: 64 }
+        })
+      )
+    )
+  )
 
   it.live("a child that ignores SIGTERM and hangs on exit does not hold up shutdown", () =>
-    Effect.gen(function*() {
-      yield* Effect.scoped(Effect.gen(function*() {
-        const context = yield* Layer.build(Executor.layerProcesses({ maxWorkers: 1 }))
-        const future = yield* Executor.submit(stubborn, 1).pipe(Effect.provideContext(context))
-        assert.strictEqual(yield* future, 1)
-      }))
-    }))
+    Effect.gen(function* () {
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(Executor.layerProcesses({ maxWorkers: 1 }))
+          const future = yield* Executor.submit(stubborn, 1).pipe(Effect.provideContext(context))
+          assert.strictEqual(yield* future, 1)
+        })
+      )
+    })
+  )
 
   it.live("children exit when the application is SIGKILLed, even one stuck in a synchronous loop", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const board = yield* makeBoard
       const heartbeat = heartbeatFile()
       const parent = spawn(
@@ -96,11 +106,15 @@ describe("layerProcesses: process-specific", () => {
       assert.isTrue(alive(waitingPid) && alive(spinningPid))
       parent.kill("SIGKILL")
       yield* eventually(Effect.sync(() => !alive(waitingPid) && !alive(spinningPid)))
-    }))
+    })
+  )
 
   it.live("rejects bad process options with InvalidOptions", () =>
-    Effect.gen(function*() {
-      const error = yield* Effect.flip(Effect.scoped(Layer.build(Executor.layerProcesses({ execArgv: "--inspect" as never }))))
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Effect.scoped(Layer.build(Executor.layerProcesses({ execArgv: "--inspect" as never })))
+      )
       assert.strictEqual(error.option, "execArgv")
-    }))
+    })
+  )
 })

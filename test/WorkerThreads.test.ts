@@ -11,6 +11,7 @@ contractSuite("layerWorkerThreads", (options) =>
     maxWorkers: options.workers,
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
-  }))
+  })
+)
 
 workerSuite("layerWorkerThreads", (options) => Executor.layerWorkerThreads(options))

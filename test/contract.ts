@@ -21,26 +21,32 @@ export type MakeLayer = (options: ContractOptions) => Layer.Layer<Executor.Execu
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   assert.isTrue(Exit.isFailure(exit), "expected a failure")
   const error = Cause.findErrorOption((exit as Exit.Failure<A, E>).cause)
-  assert.isTrue(Option.isSome(error), `expected a typed failure, got ${Cause.pretty((exit as Exit.Failure<A, E>).cause)}`)
+  assert.isTrue(
+    Option.isSome(error),
+    `expected a typed failure, got ${Cause.pretty((exit as Exit.Failure<A, E>).cause)}`
+  )
   return (error as Option.Some<E>).value
 }
 
 export const contractSuite = (label: string, makeLayer: MakeLayer) => {
-  const withExecutor = (options: ContractOptions) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.provide(effect, makeLayer(options))
+  const withExecutor =
+    (options: ContractOptions) =>
+    <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.provide(effect, makeLayer(options))
 
   describe(`${label}: results and errors`, () => {
     it.live("submit runs the task and the future holds its value", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const future = yield* Executor.submit(double, 21)
         assert.strictEqual(yield* future, 42)
         assert.strictEqual(yield* Future.state(future), "FINISHED")
         assert.strictEqual(yield* Future.result(future), 42)
         assert.isTrue(Option.isNone(yield* Future.exception(future)))
-      }).pipe(withExecutor({ workers: 2 })))
+      }).pipe(withExecutor({ workers: 2 }))
+    )
 
     it.live("a typed failure arrives as an instance of its own class", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const future = yield* Executor.submit(failWith, 7)
         const error = failureOf(yield* Future.await(future))
         assert.instanceOf(error, Boom)
@@ -48,10 +54,11 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         const caught = yield* Effect.flip(Future.result(future))
         assert.instanceOf(caught, Boom)
         assert.strictEqual(yield* Future.state(future), "FINISHED")
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("a thrown exception becomes TaskDefect with name, message and the worker's stack", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const future = yield* Executor.submit(throws, "out of range")
         const error = failureOf(yield* Future.await(future))
         assert.instanceOf(error, ExecutorError.TaskDefect)
@@ -59,31 +66,34 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.strictEqual(defect.errorName, "RangeError")
         assert.strictEqual(defect.message, "out of range")
         assert.include(defect.workerStack, "tasks.ts")
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("a payload that fails its Schema fails that future with EncodeError and never runs", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const future = yield* Executor.submit(double, "twenty" as unknown as number)
         const error = failureOf(yield* Future.await(future))
         assert.instanceOf(error, ExecutorError.EncodeError)
         assert.strictEqual((error as ExecutorError.EncodeError).which, "payload")
         assert.strictEqual((error as ExecutorError.EncodeError).task, "double")
         // The executor is unaffected.
-        assert.strictEqual(yield* (yield* Executor.submit(double, 1)), 2)
-      }).pipe(withExecutor({ workers: 1 })))
+        assert.strictEqual(yield* yield* Executor.submit(double, 1), 2)
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("a result that fails its Schema fails with EncodeError naming the success", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = failureOf(yield* Future.await(yield* Executor.submit(badResult, 1)))
         assert.instanceOf(error, ExecutorError.EncodeError)
         assert.strictEqual((error as ExecutorError.EncodeError).which, "success")
-        assert.strictEqual(yield* (yield* Executor.submit(double, 2)), 4)
-      }).pipe(withExecutor({ workers: 1 })))
+        assert.strictEqual(yield* yield* Executor.submit(double, 2), 4)
+      }).pipe(withExecutor({ workers: 1 }))
+    )
   })
 
   describe(`${label}: queue and states`, () => {
     it.live("tasks start in FIFO order", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const blocker = yield* Executor.submit(gated, { board: board.address, index: 0 })
         yield* board.started(0)
@@ -94,11 +104,15 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         yield* board.release(0)
         yield* blocker
         yield* Effect.forEach(futures, (f) => f)
-        assert.deepStrictEqual(board.records(), Array.from({ length: 20 }, (_, i) => i))
-      }).pipe(withExecutor({ workers: 1 })))
+        assert.deepStrictEqual(
+          board.records(),
+          Array.from({ length: 20 }, (_, i) => i)
+        )
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("a future is PENDING while queued, RUNNING once started, FINISHED when done", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const first = yield* Executor.submit(gated, { board: board.address, index: 0 })
         const second = yield* Executor.submit(gated, { board: board.address, index: 1 })
@@ -114,10 +128,11 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.strictEqual(yield* Future.state(second), "RUNNING")
         yield* board.release(1)
         assert.strictEqual(yield* second, 1)
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("cancel: true for a pending future (never runs), false for running and finished ones", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
         const pending = yield* Executor.submit(gated, { board: board.address, index: 1 })
@@ -141,10 +156,11 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         const stats = yield* Executor.stats
         assert.strictEqual(stats.cancelled, 1)
         assert.strictEqual(stats.completed, 2)
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("interrupt stops a running task and frees its slot for the next one", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
         const next = yield* Executor.submit(gated, { board: board.address, index: 1 })
@@ -154,10 +170,11 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         yield* board.started(1)
         yield* board.release(1)
         assert.strictEqual(yield* next, 1)
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("Fiber.interrupt on the future's fiber means the same as Future.interrupt", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
         const queued = yield* Executor.submit(gated, { board: board.address, index: 1 })
@@ -167,21 +184,23 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.strictEqual(yield* Future.state(queued), "CANCELLED")
         assert.strictEqual(yield* Future.state(running), "CANCELLED")
         assert.isFalse(board.hasStarted(1))
-        assert.strictEqual(yield* (yield* Executor.submit(double, 5)), 10)
-      }).pipe(withExecutor({ workers: 1 })))
+        assert.strictEqual(yield* yield* Executor.submit(double, 5), 10)
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("a future outlives the fiber that submitted it", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const submitter = yield* Effect.forkChild(Executor.submit(gated, { board: board.address, index: 0 }))
         const future = yield* Fiber.join(submitter)
         yield* board.started(0)
         yield* board.release(0)
         assert.strictEqual(yield* future, 0)
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
-    it.live("maxQueue with onFull: \"fail\" fails submit with QueueFull; only waiting tasks count", () =>
-      Effect.gen(function*() {
+    it.live('maxQueue with onFull: "fail" fails submit with QueueFull; only waiting tasks count', () =>
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
         yield* board.started(0)
@@ -193,10 +212,11 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         yield* board.release(1)
         assert.deepStrictEqual([yield* running, yield* queued], [0, 1])
         assert.isFalse(board.hasStarted(2))
-      }).pipe(withExecutor({ workers: 1, maxQueue: 1, onFull: "fail" })))
+      }).pipe(withExecutor({ workers: 1, maxQueue: 1, onFull: "fail" }))
+    )
 
-    it.live("maxQueue with onFull: \"suspend\" makes submit wait for room", () =>
-      Effect.gen(function*() {
+    it.live('maxQueue with onFull: "suspend" makes submit wait for room', () =>
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
         yield* board.started(0)
@@ -210,10 +230,11 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         yield* board.release(1)
         yield* board.release(2)
         assert.deepStrictEqual([yield* queued, yield* future], [1, 2])
-      }).pipe(withExecutor({ workers: 1, maxQueue: 1, onFull: "suspend" })))
+      }).pipe(withExecutor({ workers: 1, maxQueue: 1, onFull: "suspend" }))
+    )
 
     it.live("stats count outcomes", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* Effect.forEach([1, 2, 3], (n) => Effect.flatMap(Executor.submit(double, n), Future.await))
         yield* Future.await(yield* Executor.submit(failWith, 1))
         yield* Future.await(yield* Executor.submit(throws, "x"))
@@ -223,38 +244,45 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.strictEqual(stats.queued, 0)
         assert.strictEqual(stats.busy, 0)
         assert.isTrue(stats.workers >= 1)
-      }).pipe(withExecutor({ workers: 2 })))
+      }).pipe(withExecutor({ workers: 2 }))
+    )
   })
 
   describe(`${label}: map`, () => {
     it.live("returns results in input order, with and without chunks", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const inputs = Array.from({ length: 50 }, (_, i) => i)
         const plain = yield* Stream.runCollect(Executor.map(double, inputs))
-        assert.deepStrictEqual(Array.from(plain), inputs.map((n) => n * 2))
+        assert.deepStrictEqual(
+          Array.from(plain),
+          inputs.map((n) => n * 2)
+        )
         const chunked = yield* Stream.runCollect(Executor.map(double, inputs, { chunksize: 7 }))
-        assert.deepStrictEqual(Array.from(chunked), inputs.map((n) => n * 2))
+        assert.deepStrictEqual(
+          Array.from(chunked),
+          inputs.map((n) => n * 2)
+        )
         const fromStream = yield* Stream.runCollect(Executor.map(double, Stream.range(1, 5), { chunksize: 2 }))
         assert.deepStrictEqual(Array.from(fromStream), [2, 4, 6, 8, 10])
-      }).pipe(withExecutor({ workers: 2 })))
+      }).pipe(withExecutor({ workers: 2 }))
+    )
 
     it.live("stops at the first failure with its typed error", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = yield* Effect.flip(Stream.runCollect(Executor.map(failWith, [1, 2, 3], { chunksize: 2 })))
         assert.instanceOf(error, Boom)
         assert.strictEqual((error as Boom).code, 1)
-        const encode = yield* Effect.flip(
-          Stream.runCollect(Executor.map(double, [1, "x" as unknown as number, 3]))
-        )
+        const encode = yield* Effect.flip(Stream.runCollect(Executor.map(double, [1, "x" as unknown as number, 3])))
         assert.instanceOf(encode, ExecutorError.EncodeError)
-      }).pipe(withExecutor({ workers: 2 })))
+      }).pipe(withExecutor({ workers: 2 }))
+    )
 
     it.live("pulls an endless input lazily, at most buffersize ahead", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         let pulled = 0
         const naturals = {
           *[Symbol.iterator]() {
-            for (let i = 0;; i++) {
+            for (let i = 0; ; i++) {
               pulled++
               yield i
             }
@@ -265,39 +293,43 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         )
         assert.deepStrictEqual(Array.from(firstFive), [0, 2, 4, 6, 8])
         assert.isBelow(pulled, 5 + 4 + 4)
-      }).pipe(withExecutor({ workers: 2 })))
+      }).pipe(withExecutor({ workers: 2 }))
+    )
 
     it.live("closing the stream early cancels what it submitted and has not finished", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const inputs = [0, 1, 2, 3].map((index) => ({ board: board.address, index }))
         const fiber = yield* Effect.forkChild(Stream.runCollect(Executor.map(gated, inputs, { buffersize: 4 })))
         yield* board.started(0)
         yield* Fiber.interrupt(fiber)
         // Every submitted task was cancelled: the single worker is free for new work at once.
-        assert.strictEqual(yield* (yield* Executor.submit(double, 4)), 8)
+        assert.strictEqual(yield* yield* Executor.submit(double, 4), 8)
         assert.isFalse(board.hasStarted(1) || board.hasStarted(2) || board.hasStarted(3))
         const stats = yield* Executor.stats
         // How many the stream had submitted ahead depends on scheduling; all of them were cancelled, none completed.
         assert.isAtLeast(stats.cancelled, 1)
         assert.strictEqual(stats.completed, 1)
         assert.strictEqual(stats.queued + stats.busy, 0)
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("rejects a bad chunksize with InvalidOptions", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = yield* Effect.flip(Stream.runCollect(Executor.map(double, [1], { chunksize: 0 })))
         assert.instanceOf(error, ExecutorError.InvalidOptions)
         assert.strictEqual((error as ExecutorError.InvalidOptions).option, "chunksize")
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
   })
 
   describe(`${label}: asCompleted and wait over executor futures`, () => {
     it.live("asCompleted yields futures as they finish; wait FIRST_COMPLETED returns the first", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const futures = yield* Effect.forEach([0, 1, 2], (index) =>
-          Executor.submit(gated, { board: board.address, index }))
+          Executor.submit(gated, { board: board.address, index })
+        )
         yield* Effect.forEach([0, 1, 2], board.started)
         const first = yield* Effect.forkChild(Future.wait(futures, { returnWhen: "FIRST_COMPLETED" }))
         const order = yield* Effect.forkChild(
@@ -314,12 +346,15 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         yield* futures[0]
         yield* board.release(1)
         assert.deepStrictEqual(Array.from(yield* Fiber.join(order)), [2, 0, 1])
-      }).pipe(withExecutor({ workers: 3 })))
+      }).pipe(withExecutor({ workers: 3 }))
+    )
 
     it.live("wait FIRST_EXCEPTION returns at the first failure", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
-        const futures = yield* Effect.forEach([0, 1], (index) => Executor.submit(gated, { board: board.address, index }))
+        const futures = yield* Effect.forEach([0, 1], (index) =>
+          Executor.submit(gated, { board: board.address, index })
+        )
         yield* Effect.forEach([0, 1], board.started)
         const waiting = yield* Effect.forkChild(Future.wait(futures, { returnWhen: "FIRST_EXCEPTION" }))
         yield* board.reject(1)
@@ -327,22 +362,26 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.deepStrictEqual(done, [futures[1]])
         assert.deepStrictEqual(notDone, [futures[0]])
         yield* board.release(0)
-      }).pipe(withExecutor({ workers: 2 })))
+      }).pipe(withExecutor({ workers: 2 }))
+    )
   })
 
   describe(`${label}: shutdown`, () => {
     it.live("submit after shutdown fails with ExecutorShutdown; shutdown twice is harmless", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* Executor.shutdown()
         yield* Executor.shutdown()
         const error = yield* Effect.flip(Executor.submit(double, 1))
         assert.instanceOf(error, ExecutorError.ExecutorShutdown)
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("shutdown({ wait: true }) lets queued and running tasks finish", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
-        const futures = yield* Effect.forEach([0, 1], (index) => Executor.submit(gated, { board: board.address, index }))
+        const futures = yield* Effect.forEach([0, 1], (index) =>
+          Executor.submit(gated, { board: board.address, index })
+        )
         yield* board.started(0)
         const shutting = yield* Effect.forkChild(Executor.shutdown({ wait: true }))
         yield* board.release(0)
@@ -350,14 +389,14 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         yield* board.release(1)
         yield* Fiber.join(shutting)
         assert.deepStrictEqual(yield* Effect.forEach(futures, (f) => Future.result(f)), [0, 1])
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("shutdown({ cancelFutures: true }) cancels queued tasks and lets the running one finish", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
-        const futures = yield* Effect.forEach(
-          [0, 1, 2],
-          (index) => Executor.submit(gated, { board: board.address, index })
+        const futures = yield* Effect.forEach([0, 1, 2], (index) =>
+          Executor.submit(gated, { board: board.address, index })
         )
         yield* board.started(0)
         const shutting = yield* Effect.forkChild(Executor.shutdown({ wait: true, cancelFutures: true }))
@@ -369,10 +408,11 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         yield* Fiber.join(shutting)
         assert.strictEqual(yield* futures[0], 0)
         assert.isFalse(board.hasStarted(1) || board.hasStarted(2))
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("shutdown({ wait: false }) returns at once; running work still completes", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const future = yield* Executor.submit(gated, { board: board.address, index: 0 })
         yield* board.started(0)
@@ -380,17 +420,17 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.strictEqual(yield* Future.state(future), "RUNNING")
         yield* board.release(0)
         assert.strictEqual(yield* future, 0)
-      }).pipe(withExecutor({ workers: 1 })))
+      }).pipe(withExecutor({ workers: 1 }))
+    )
 
     it.live("closing the layer's scope waits for submitted work", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const futures = yield* Effect.scoped(
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             const context = yield* Layer.build(makeLayer({ workers: 1 }))
-            const submitted = yield* Effect.forEach(
-              [0, 1],
-              (index) => Executor.submit(gated, { board: board.address, index })
+            const submitted = yield* Effect.forEach([0, 1], (index) =>
+              Executor.submit(gated, { board: board.address, index })
             ).pipe(Effect.provideContext(context))
             yield* board.started(0)
             yield* board.release(0)
@@ -399,37 +439,41 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
           })
         )
         assert.deepStrictEqual(yield* Effect.forEach(futures, (f) => Future.result(f)), [0, 1])
-      }))
+      })
+    )
 
     it.live("an interrupted scope cancels pending work and interrupts running work", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         let futures: ReadonlyArray<Future.Future<number, unknown>> = []
-        const fiber = yield* Effect.forkChild(Effect.scoped(
-          Effect.gen(function*() {
-            const context = yield* Layer.build(makeLayer({ workers: 1 }))
-            futures = yield* Effect.forEach(
-              [0, 1],
-              (index) => Executor.submit(gated, { board: board.address, index })
-            ).pipe(Effect.provideContext(context))
-            return yield* Effect.never
-          })
-        ))
+        const fiber = yield* Effect.forkChild(
+          Effect.scoped(
+            Effect.gen(function* () {
+              const context = yield* Layer.build(makeLayer({ workers: 1 }))
+              futures = yield* Effect.forEach([0, 1], (index) =>
+                Executor.submit(gated, { board: board.address, index })
+              ).pipe(Effect.provideContext(context))
+              return yield* Effect.never
+            })
+          )
+        )
         yield* board.started(0)
         yield* Fiber.interrupt(fiber)
         assert.deepStrictEqual(yield* Effect.forEach(futures, Future.state), ["CANCELLED", "CANCELLED"])
         assert.isFalse(board.hasStarted(1))
-      }))
+      })
+    )
   })
 
   describe(`${label}: options`, () => {
     it.live("an invalid option fails the layer with InvalidOptions naming it", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = yield* Effect.flip(Layer.build(makeLayer({ workers: 0 })).pipe(Effect.scoped))
         assert.instanceOf(error, ExecutorError.InvalidOptions)
         assert.match(error.message, /Expected `\w+` to be a positive integer, got 0/)
         const queue = yield* Effect.flip(Layer.build(makeLayer({ workers: 1, maxQueue: -1 })).pipe(Effect.scoped))
         assert.strictEqual(queue.option, "maxQueue")
-      }))
+      })
+    )
   })
 }

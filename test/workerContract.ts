@@ -26,7 +26,9 @@ import {
   whichWorker
 } from "./fixtures/workerTasks.ts"
 
-export type MakeWorkerLayer = (options: Executor.WorkerOptions) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>
+export type MakeWorkerLayer = (
+  options: Executor.WorkerOptions
+) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>
 
 const errorOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   assert.isTrue(Exit.isFailure(exit), "expected a failure")
@@ -37,15 +39,15 @@ const errorOf = <A, E>(exit: Exit.Exit<A, E>): E => {
 
 /** Polls `condition` every few milliseconds until it holds: waiting for a real-time event, not asserting its timing. */
 export const eventually = <R>(condition: Effect.Effect<boolean, never, R>) =>
-  condition.pipe(
-    Effect.repeat({ until: (held) => held, schedule: Schedule.spaced(5) }),
-    Effect.asVoid
-  )
+  condition.pipe(Effect.repeat({ until: (held) => held, schedule: Schedule.spaced(5) }), Effect.asVoid)
 
 let heartbeats = 0
 /** A fresh file for a `spin` task's heartbeat. */
 export const heartbeatFile = () => {
-  const file = path.join(os.tmpdir(), `effect-futures-beat-${process.pid}-${heartbeats++}-${Math.random().toString(36).slice(2)}`)
+  const file = path.join(
+    os.tmpdir(),
+    `effect-futures-beat-${process.pid}-${heartbeats++}-${Math.random().toString(36).slice(2)}`
+  )
   fs.rmSync(file, { force: true })
   return file
 }
@@ -63,12 +65,14 @@ export const beats = (file: string): number => readBeat(file)[0]
 export const spinnerPid = (file: string): number => readBeat(file)[1]
 
 export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
-  const withExecutor = (options: Executor.WorkerOptions) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.provide(effect, makeLayer(options))
+  const withExecutor =
+    (options: Executor.WorkerOptions) =>
+    <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.provide(effect, makeLayer(options))
 
   describe(`${label}: crash isolation`, () => {
     it.live("a worker that exits fails only its task with WorkerCrashed; queued tasks run on a replacement", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const other = yield* Executor.submit(gated, { board: board.address, index: 0 })
         yield* board.started(0)
@@ -86,58 +90,65 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         assert.strictEqual(yield* other, 0)
         const stats = yield* Executor.stats
         assert.strictEqual(stats.crashed, 1)
-      }).pipe(withExecutor({ maxWorkers: 2 })))
+      }).pipe(withExecutor({ maxWorkers: 2 }))
+    )
 
     it.live("an exception thrown outside any task kills only that worker's task", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = errorOf(yield* Future.await(yield* Executor.submit(throwOutside, "stray timer")))
         assert.instanceOf(error, ExecutorError.WorkerCrashed)
         assert.include(error.message, "stray timer")
-        assert.strictEqual(yield* (yield* Executor.submit(double, 4)), 8)
-      }).pipe(withExecutor({ maxWorkers: 1 })))
+        assert.strictEqual(yield* yield* Executor.submit(double, 4), 8)
+      }).pipe(withExecutor({ maxWorkers: 1 }))
+    )
 
     it.live("running out of memory is WorkerCrashed with oom: true, and the pool recovers", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = errorOf(yield* Future.await(yield* Executor.submit(exhaustMemory, 0)))
         assert.instanceOf(error, ExecutorError.WorkerCrashed)
         assert.isTrue((error as ExecutorError.WorkerCrashed).oom, error.message)
-        assert.strictEqual(yield* (yield* Executor.submit(double, 5)), 10)
-      }).pipe(withExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 32 } })))
+        assert.strictEqual(yield* yield* Executor.submit(double, 5), 10)
+      }).pipe(withExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 32 } }))
+    )
 
     it.live("typed failures and defects do not harm the worker", () =>
-      Effect.gen(function*() {
-        const first = yield* (yield* Executor.submit(whichWorker, 0))
+      Effect.gen(function* () {
+        const first = yield* yield* Executor.submit(whichWorker, 0)
         const failure = errorOf(yield* Future.await(yield* Executor.submit(failWith, 9)))
         assert.instanceOf(failure, Boom)
-        assert.strictEqual(yield* (yield* Executor.submit(whichWorker, 0)), first)
-      }).pipe(withExecutor({ maxWorkers: 1 })))
+        assert.strictEqual(yield* yield* Executor.submit(whichWorker, 0), first)
+      }).pipe(withExecutor({ maxWorkers: 1 }))
+    )
   })
 
   describe(`${label}: broken executor and load errors`, () => {
     it.live("an initializer that fails breaks the executor: pending futures and later submits fail", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const pending = yield* Executor.submit(double, 1)
         const error = errorOf(yield* Future.await(pending))
         assert.instanceOf(error, ExecutorError.BrokenExecutor)
         assert.include(error.message, "initFails")
         const refused = yield* Effect.flip(Executor.submit(double, 2))
         assert.instanceOf(refused, ExecutorError.BrokenExecutor)
-      }).pipe(withExecutor({ maxWorkers: 2, initializer: { task: initFails, input: "no database" } })))
+      }).pipe(withExecutor({ maxWorkers: 2, initializer: { task: initFails, input: "no database" } }))
+    )
 
     it.live("workers that keep dying while starting break the executor after a bounded number of tries", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = errorOf(yield* Future.await(yield* Executor.submit(double, 1)))
         assert.instanceOf(error, ExecutorError.BrokenExecutor)
         assert.include(error.message, "in a row")
-      }).pipe(withExecutor({ maxWorkers: 1, initializer: { task: exitWith, input: 1 } })))
+      }).pipe(withExecutor({ maxWorkers: 1, initializer: { task: exitWith, input: 1 } }))
+    )
 
     it.live("an initializer runs once per worker before its tasks", () =>
-      Effect.gen(function*() {
-        assert.strictEqual(yield* (yield* Executor.submit(readInit, 0)), "ready")
-      }).pipe(withExecutor({ maxWorkers: 1, initializer: { task: initOk, input: "ready" } })))
+      Effect.gen(function* () {
+        assert.strictEqual(yield* yield* Executor.submit(readInit, 0), "ready")
+      }).pipe(withExecutor({ maxWorkers: 1, initializer: { task: initOk, input: "ready" } }))
+    )
 
     it.live("a task whose module lacks it, or does not exist, fails with TaskLoadError; the pool stays healthy", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const absent = errorOf(yield* Future.await(yield* Executor.submit(notExported, 1)))
         assert.instanceOf(absent, ExecutorError.TaskLoadError)
         assert.strictEqual((absent as ExecutorError.TaskLoadError).task, "notExported")
@@ -145,54 +156,59 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         const missing = errorOf(yield* Future.await(yield* Executor.submit(missingModule, 1)))
         assert.instanceOf(missing, ExecutorError.TaskLoadError)
         assert.include(missing.message, "failed to import")
-        assert.strictEqual(yield* (yield* Executor.submit(double, 6)), 12)
+        assert.strictEqual(yield* yield* Executor.submit(double, 6), 12)
         assert.strictEqual((yield* Executor.stats).crashed, 0)
-      }).pipe(withExecutor({ maxWorkers: 1 })))
+      }).pipe(withExecutor({ maxWorkers: 1 }))
+    )
   })
 
   describe(`${label}: cancellation of CPU-bound work`, () => {
     const stopsSpinning = (options: Executor.WorkerOptions) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const heartbeat = heartbeatFile()
         const spinning = yield* Executor.submit(spin, heartbeat)
         yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
         yield* Future.interrupt(spinning)
         assert.strictEqual(yield* Future.state(spinning), "CANCELLED")
         // The slot is free at once: the next task runs on a fresh worker while the old one is stopped.
-        assert.strictEqual(yield* (yield* Executor.submit(double, 21)), 42)
+        assert.strictEqual(yield* yield* Executor.submit(double, 21), 42)
         // The spinning worker is terminated: its heartbeat stops.
         let last = -1
-        yield* eventually(Effect.sync(() => {
-          const now = beats(heartbeat)
-          const still = now === last
-          last = now
-          return still
-        }).pipe(Effect.delay(20)))
+        yield* eventually(
+          Effect.sync(() => {
+            const now = beats(heartbeat)
+            const still = now === last
+            last = now
+            return still
+          }).pipe(Effect.delay(20))
+        )
         const stats = yield* Executor.stats
         assert.isAtMost(stats.workers, 1)
         assert.strictEqual(stats.cancelled, 1)
       }).pipe(withExecutor(options))
 
-    it.live("cooperative interrupt terminates a stuck synchronous task after the grace period",
-      () => stopsSpinning({ maxWorkers: 1, interrupt: "cooperative", interruptGracePeriod: 50 }))
+    it.live("cooperative interrupt terminates a stuck synchronous task after the grace period", () =>
+      stopsSpinning({ maxWorkers: 1, interrupt: "cooperative", interruptGracePeriod: 50 })
+    )
 
     it.live("terminate interrupt stops it at once", () => stopsSpinning({ maxWorkers: 1, interrupt: "terminate" }))
 
     it.live("cooperative interrupt interrupts the task's fiber inside the worker: its finalizers run", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const waiting = yield* Executor.submit(gated, { board: board.address, index: 0 })
         yield* board.started(0)
         yield* Future.interrupt(waiting)
         yield* eventually(Effect.sync(() => board.wasInterrupted(0)))
-        assert.strictEqual(yield* (yield* Executor.submit(double, 1)), 2)
+        assert.strictEqual(yield* yield* Executor.submit(double, 1), 2)
         assert.strictEqual((yield* Executor.stats).crashed, 0)
-      }).pipe(withExecutor({ maxWorkers: 1, interruptGracePeriod: "1 minute" })))
+      }).pipe(withExecutor({ maxWorkers: 1, interruptGracePeriod: "1 minute" }))
+    )
   })
 
   describe(`${label}: pre-queued work`, () => {
     it.live("a task pre-queued behind a long one moves to a worker that becomes free", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const long = yield* Executor.submit(gated, { board: board.address, index: 0 })
         const short = yield* Executor.submit(gated, { board: board.address, index: 1 })
@@ -207,42 +223,49 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         assert.strictEqual(yield* Future.state(long), "RUNNING")
         yield* board.release(0)
         assert.strictEqual(yield* long, 0)
-      }).pipe(withExecutor({ maxWorkers: 2 })))
+      }).pipe(withExecutor({ maxWorkers: 2 }))
+    )
   })
 
   describe(`${label}: recycling and limits`, () => {
     it.live("maxTasksPerWorker replaces a worker after that many tasks", () =>
-      Effect.gen(function*() {
-        const ids = yield* Effect.forEach([0, 1, 2, 3], () => Effect.flatMap(Executor.submit(whichWorker, 0), Future.result))
+      Effect.gen(function* () {
+        const ids = yield* Effect.forEach([0, 1, 2, 3], () =>
+          Effect.flatMap(Executor.submit(whichWorker, 0), Future.result)
+        )
         assert.strictEqual(ids[0], ids[1])
         assert.notStrictEqual(ids[1], ids[2])
         assert.strictEqual(ids[2], ids[3])
-      }).pipe(withExecutor({ maxWorkers: 1, maxTasksPerWorker: 2 })))
+      }).pipe(withExecutor({ maxWorkers: 1, maxTasksPerWorker: 2 }))
+    )
 
     it.live("idleTimeout stops idle workers above minWorkers", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* Effect.forEach([1, 2], (n) => Effect.flatMap(Executor.submit(double, n), Future.result), {
           concurrency: 2
         })
         yield* eventually(Effect.map(Executor.stats, (s) => s.workers === 1))
-        assert.strictEqual(yield* (yield* Executor.submit(double, 3)), 6)
-      }).pipe(withExecutor({ maxWorkers: 2, minWorkers: 1, idleTimeout: 20 })))
+        assert.strictEqual(yield* yield* Executor.submit(double, 3), 6)
+      }).pipe(withExecutor({ maxWorkers: 2, minWorkers: 1, idleTimeout: 20 }))
+    )
 
     it.live("resourceLimits apply to each worker", () =>
-      Effect.gen(function*() {
-        assert.strictEqual(yield* (yield* Executor.submit(heapLimit, 0)), 48)
-      }).pipe(withExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 48 } })))
+      Effect.gen(function* () {
+        assert.strictEqual(yield* yield* Executor.submit(heapLimit, 0), 48)
+      }).pipe(withExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 48 } }))
+    )
 
     it.live("binary results arrive intact", () =>
-      Effect.gen(function*() {
-        const result = yield* (yield* Executor.submit(bytes, 1024))
+      Effect.gen(function* () {
+        const result = yield* yield* Executor.submit(bytes, 1024)
         assert.instanceOf(result, Uint8Array)
         assert.strictEqual(result.length, 1024)
         assert.strictEqual(result[1023], 7)
-      }).pipe(withExecutor({ maxWorkers: 1 })))
+      }).pipe(withExecutor({ maxWorkers: 1 }))
+    )
 
     it.live("invalid worker options fail the layer with InvalidOptions", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const build = (options: Executor.WorkerOptions) => Effect.flip(Effect.scoped(Layer.build(makeLayer(options))))
         const min = yield* build({ maxWorkers: 1, minWorkers: 2 })
         assert.strictEqual(min.option, "minWorkers")
@@ -252,24 +275,30 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         assert.strictEqual(policy.option, "interrupt")
         const limits = yield* build({ resourceLimits: { maxOldGenerationSizeMb: 0 } })
         assert.strictEqual(limits.option, "resourceLimits.maxOldGenerationSizeMb")
-      }))
+      })
+    )
   })
 
   describe(`${label}: shutdown never hangs`, () => {
     it.live("closing the scope with a worker stuck in a synchronous loop returns after shutdownTimeout", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const heartbeat = heartbeatFile()
-        const future = yield* Effect.scoped(Effect.gen(function*() {
-          const context = yield* Layer.build(makeLayer({ maxWorkers: 1, shutdownTimeout: 50, interruptGracePeriod: 50 }))
-          const future = yield* Executor.submit(spin, heartbeat).pipe(Effect.provideContext(context))
-          yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
-          return future
-        }))
+        const future = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const context = yield* Layer.build(
+              makeLayer({ maxWorkers: 1, shutdownTimeout: 50, interruptGracePeriod: 50 })
+            )
+            const future = yield* Executor.submit(spin, heartbeat).pipe(Effect.provideContext(context))
+            yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
+            return future
+          })
+        )
         assert.strictEqual(yield* Future.state(future), "CANCELLED")
-      }))
+      })
+    )
 
     it.live("shutdown while tasks are queued, running and crashing settles every future", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const board = yield* makeBoard
         const futures: Array<Future.Future<unknown, unknown>> = [
           yield* Executor.submit(gated, { board: board.address, index: 0 }),
@@ -283,8 +312,12 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         yield* board.release(1)
         yield* Fiber.join(shutting)
         const states = yield* Effect.forEach(futures, Future.state)
-        assert.isTrue(states.every((s) => s === "FINISHED" || s === "CANCELLED"), states.join())
-        assert.strictEqual(yield* (futures[0] as Future.Future<number, unknown>), 0)
-      }).pipe(withExecutor({ maxWorkers: 2 })))
+        assert.isTrue(
+          states.every((s) => s === "FINISHED" || s === "CANCELLED"),
+          states.join()
+        )
+        assert.strictEqual(yield* futures[0] as Future.Future<number, unknown>, 0)
+      }).pipe(withExecutor({ maxWorkers: 2 }))
+    )
   })
 }

@@ -113,9 +113,9 @@ export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<Wire
     return Effect.succeed(defectToWire(defect))
   }
   if (!Effect.isEffect(effect)) {
-    return Effect.succeed(defectToWire(
-      new TypeError(`Task "${task.name}" must return an Effect from \`run\`, got ${typeof effect}`)
-    ))
+    return Effect.succeed(
+      defectToWire(new TypeError(`Task "${task.name}" must return an Effect from \`run\`, got ${typeof effect}`))
+    )
   }
   return Effect.map(Effect.exit(effect), (exit) => encodeExit(task, exit))
 }
@@ -139,9 +139,11 @@ export const decodeExit = (task: Task.Any, wire: WireExit): Exit.Exit<unknown, u
   switch (wire._tag) {
     case "Success": {
       const decoded = safely(codecs.decodeSuccess, wire.value)
-      return Exit.isSuccess(decoded) ? decoded : Exit.fail(
-        new ExecutorError.DecodeError({ task: task.name, which: "success", message: describe(decoded.cause) })
-      )
+      return Exit.isSuccess(decoded)
+        ? decoded
+        : Exit.fail(
+            new ExecutorError.DecodeError({ task: task.name, which: "success", message: describe(decoded.cause) })
+          )
     }
     case "Failure": {
       const decoded = safely(codecs.decodeError, wire.error)

@@ -120,7 +120,7 @@ export interface Core {
  * scope closes: gracefully (waiting for queued and running tasks, bounded by `shutdownTimeout`) if the scope closes
  * normally, by cancelling everything if it closes with a failure or an interruption.
  */
-export const make = Effect.fnUntraced(function*(
+export const make = Effect.fnUntraced(function* (
   options: CoreOptions,
   makeBackend: (host: Host) => Effect.Effect<Backend, never, Scope.Scope>
 ) {
@@ -293,7 +293,7 @@ export const make = Effect.fnUntraced(function*(
     FiberSet.addUnsafe(futures, fiber)
     const pending = () => job.state === "queued" || (job.state === "running" && !backend.started(job))
     return new FutureImpl(fiber, {
-      phase: () => pending() ? "PENDING" : "RUNNING",
+      phase: () => (pending() ? "PENDING" : "RUNNING"),
       cancelPending: () => {
         if (!pending()) return false
         cancelJob(job)
@@ -391,10 +391,11 @@ export const make = Effect.fnUntraced(function*(
   const futuresSettled = FiberSet.awaitEmpty(futures)
 
   /** Waits for queued and running jobs (at most `shutdownTimeout`, then interrupts them), then releases workers. */
-  const drainThenClose = Effect.gen(function*() {
-    const drained = options.shutdownTimeout === undefined
-      ? yield* Effect.as(Deferred.await(idle), true)
-      : Option.isSome(yield* Effect.timeoutOption(Deferred.await(idle), options.shutdownTimeout))
+  const drainThenClose = Effect.gen(function* () {
+    const drained =
+      options.shutdownTimeout === undefined
+        ? yield* Effect.as(Deferred.await(idle), true)
+        : Option.isSome(yield* Effect.timeoutOption(Deferred.await(idle), options.shutdownTimeout))
     if (!drained) cancelEverything()
     yield* futuresSettled
     yield* closeBackend
@@ -415,7 +416,7 @@ export const make = Effect.fnUntraced(function*(
     })
 
   yield* Effect.addFinalizer((exit) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       if (Exit.isSuccess(exit)) {
         yield* shutdown({ wait: true })
       } else {

@@ -14,13 +14,13 @@ import { runEncoded } from "./codec.ts"
 import type { WireExit } from "./protocol.ts"
 
 export const make = (concurrency: number) => (host: Host) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const runFork = Effect.runForkWith(yield* Effect.context<never>())
     const live = new Set<Fiber.Fiber<unknown>>()
     let busy = 0
 
     const runChunk = (job: Job) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const exits: Array<WireExit> = []
         for (const payload of job.payload as ReadonlyArray<unknown>) {
           const exit = yield* runEncoded(job.task, payload)

@@ -36,9 +36,8 @@ export const cancelledError = () => new CancelledError({ message: "The future wa
 
 /** Awaits a fiber, turning a cancellation of the fiber into a typed `CancelledError`. */
 export const joinTyped = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<A, E | CancelledError> =>
-  Effect.flatMap(
-    Fiber.await(fiber),
-    (exit): Effect.Effect<A, E | CancelledError> => isCancelledExit(exit) ? Effect.fail(cancelledError()) : exit
+  Effect.flatMap(Fiber.await(fiber), (exit): Effect.Effect<A, E | CancelledError> =>
+    isCancelledExit(exit) ? Effect.fail(cancelledError()) : exit
   )
 
 export class FutureImpl<A, E> extends Effectable.Class<A, E | CancelledError> {

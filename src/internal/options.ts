@@ -60,7 +60,7 @@ export const duration = (
   try {
     millis = Duration.toMillis(Duration.fromInputUnsafe(value as Duration.Input))
   } catch {
-    throw invalid(option, "a duration (a number of milliseconds or a string such as \"5 seconds\")", value)
+    throw invalid(option, 'a duration (a number of milliseconds or a string such as "5 seconds")', value)
   }
   if (Number.isNaN(millis) || millis < 0) throw invalid(option, "a non-negative duration", value)
   if (!allowInfinite && !Number.isFinite(millis)) throw invalid(option, "a finite duration", value)

@@ -18,11 +18,11 @@ export type WireExit =
 export type WireExecutorError =
   | { readonly _tag: "TaskDefect"; readonly errorName: string; readonly message: string; readonly workerStack: string }
   | {
-    readonly _tag: "EncodeError" | "DecodeError"
-    readonly task: string
-    readonly which: "payload" | "success" | "error"
-    readonly message: string
-  }
+      readonly _tag: "EncodeError" | "DecodeError"
+      readonly task: string
+      readonly which: "payload" | "success" | "error"
+      readonly message: string
+    }
   | { readonly _tag: "TaskLoadError"; readonly module: string; readonly task: string; readonly message: string }
 
 /** A reference to a task: the module a worker imports, and the export's task name. */
@@ -33,14 +33,20 @@ export interface TaskRef {
 
 /** Parent → worker. */
 export type ToWorker =
-  | { readonly _tag: "Run"; readonly id: number; readonly module: string; readonly task: string; readonly payload: unknown }
   | {
-    readonly _tag: "RunChunk"
-    readonly id: number
-    readonly module: string
-    readonly task: string
-    readonly payloads: ReadonlyArray<unknown>
-  }
+      readonly _tag: "Run"
+      readonly id: number
+      readonly module: string
+      readonly task: string
+      readonly payload: unknown
+    }
+  | {
+      readonly _tag: "RunChunk"
+      readonly id: number
+      readonly module: string
+      readonly task: string
+      readonly payloads: ReadonlyArray<unknown>
+    }
   | { readonly _tag: "Interrupt"; readonly id: number }
   /** Take back a task that has not started yet, to run it elsewhere; ignored once it has started. */
   | { readonly _tag: "Withdraw"; readonly id: number }

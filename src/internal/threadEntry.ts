@@ -11,7 +11,10 @@ NodeModule.enableCompileCache?.()
 
 const { runWorker } = await import("./workerMain.ts")
 const port = parentPort!
-runWorker({
-  post: (message, transfer) => port.postMessage(message, transfer as Array<ArrayBuffer> | undefined),
-  onMessage: (handler) => port.on("message", handler)
-}, workerData)
+runWorker(
+  {
+    post: (message, transfer) => port.postMessage(message, transfer as Array<ArrayBuffer> | undefined),
+    onMessage: (handler) => port.on("message", handler)
+  },
+  workerData
+)

@@ -10,12 +10,14 @@ import { entryUrl, type Transport } from "./transport.ts"
 
 export interface ThreadOptions {
   readonly name: string
-  readonly resourceLimits: {
-    readonly maxOldGenerationSizeMb?: number | undefined
-    readonly maxYoungGenerationSizeMb?: number | undefined
-    readonly codeRangeSizeMb?: number | undefined
-    readonly stackSizeMb?: number | undefined
-  } | undefined
+  readonly resourceLimits:
+    | {
+        readonly maxOldGenerationSizeMb?: number | undefined
+        readonly maxYoungGenerationSizeMb?: number | undefined
+        readonly codeRangeSizeMb?: number | undefined
+        readonly stackSizeMb?: number | undefined
+      }
+    | undefined
 }
 
 const entry = entryUrl("threadEntry")
@@ -52,7 +54,7 @@ export const make = (options: ThreadOptions): Transport => {
         terminate: () => {
           void worker.terminate()
         },
-        setRef: (ref) => ref ? worker.ref() : worker.unref()
+        setRef: (ref) => (ref ? worker.ref() : worker.unref())
       }
     }
   }

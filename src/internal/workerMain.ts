@@ -45,10 +45,13 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     const pick = (loaded: Loaded): Task.Any | WireExit => {
       if (!(loaded instanceof Map)) return loadError(module, name, loaded.loadError)
       const task = loaded.get(name)
-      return task ?? loadError(
-        module,
-        name,
-        `the module exports no task named "${name}" (tasks found: ${[...loaded.keys()].join(", ") || "none"})`
+      return (
+        task ??
+        loadError(
+          module,
+          name,
+          `the module exports no task named "${name}" (tasks found: ${[...loaded.keys()].join(", ") || "none"})`
+        )
       )
     }
     const loaded = modules.get(module)
@@ -86,12 +89,13 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
         return next()
       }
       if (!Task.isTask(resolved)) {
-        port.post(work._tag === "Run" ? { _tag: "Done", id, exit: resolved } : { _tag: "ChunkDone", id, exits: [resolved] })
+        port.post(
+          work._tag === "Run" ? { _tag: "Done", id, exit: resolved } : { _tag: "ChunkDone", id, exits: [resolved] }
+        )
         return next()
       }
-      const effect: Effect.Effect<WireExit | ReadonlyArray<WireExit>> = work._tag === "Run"
-        ? runEncoded(resolved, work.payload)
-        : runChunk(resolved, work.payloads)
+      const effect: Effect.Effect<WireExit | ReadonlyArray<WireExit>> =
+        work._tag === "Run" ? runEncoded(resolved, work.payload) : runChunk(resolved, work.payloads)
       const fiber = Effect.runFork(effect)
       slot.fiber = fiber
       fiber.addObserver((exit) => {
@@ -108,7 +112,9 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     if (Exit.isFailure(exit)) return port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
     const value = exit.value as WireExit | ReadonlyArray<WireExit>
     if (Array.isArray(value)) {
-      const transfer = value.flatMap((item: WireExit) => item._tag === "Success" ? transferablesOf(item.value) ?? [] : [])
+      const transfer = value.flatMap((item: WireExit) =>
+        item._tag === "Success" ? (transferablesOf(item.value) ?? []) : []
+      )
       try {
         return port.post({ _tag: "ChunkDone", id, exits: value }, transfer.length > 0 ? transfer : undefined)
       } catch (cause) {
@@ -125,7 +131,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
   }
 
   const runChunk = (task: Task.Any, payloads: ReadonlyArray<unknown>) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const exits: Array<WireExit> = []
       for (const payload of payloads) {
         const exit = yield* runEncoded(task, payload)
@@ -181,7 +187,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     return exit._tag === "Success" ? undefined : describeFailure(exit)
   }
   initialize().then(
-    (failure) => failure === undefined ? ready() : port.post({ _tag: "InitFailed", message: failure }),
+    (failure) => (failure === undefined ? ready() : port.post({ _tag: "InitFailed", message: failure })),
     (cause) => port.post({ _tag: "InitFailed", message: String(cause) })
   )
 }

@@ -67,7 +67,7 @@ interface PoolWorker {
 }
 
 export const make = (transport: Transport, options: PoolOptions) => (host: Host) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const workers = new Map<number, PoolWorker>()
     /** Active workers with no job, most recently used last (reused first: its caches are warm). */
     const idle: Array<PoolWorker> = []
@@ -146,8 +146,11 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       host.pump()
       steal()
       if (
-        worker.state === "active" && worker.jobs.length === 0 && !closing &&
-        active > options.minWorkers && options.idleTimeout !== Infinity
+        worker.state === "active" &&
+        worker.jobs.length === 0 &&
+        !closing &&
+        active > options.minWorkers &&
+        options.idleTimeout !== Infinity
       ) {
         worker.timer = setTimeout(() => {
           worker.timer = undefined
@@ -168,10 +171,13 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       const id = nextWorkerId++
       let handle: WorkerHandle
       try {
-        handle = transport.spawn({ workerId: id, initializer }, {
-          onMessage: (message) => onMessage(worker, message),
-          onExit: (exit) => onExit(worker, exit)
-        })
+        handle = transport.spawn(
+          { workerId: id, initializer },
+          {
+            onMessage: (message) => onMessage(worker, message),
+            onExit: (exit) => onExit(worker, exit)
+          }
+        )
       } catch (cause) {
         if (++startFailures >= maxStartFailures) {
           breakPool(`Workers could not be started: ${cause instanceof Error ? cause.message : String(cause)}`)
@@ -259,8 +265,8 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       const how = exit.oom
         ? "ran out of memory"
         : exit.signal !== null
-        ? `was killed by ${exit.signal}`
-        : `exited with code ${exit.exitCode}`
+          ? `was killed by ${exit.signal}`
+          : `exited with code ${exit.exitCode}`
       const error = exit.error instanceof Error ? `: ${exit.error.name}: ${exit.error.message}` : ""
       return `Worker ${worker.id} ${how}${error}`
     }
@@ -332,12 +338,12 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         worker.handle.send(
           job.chunk
             ? {
-              _tag: "RunChunk",
-              id: job.id,
-              module: job.task.module,
-              task: job.task.name,
-              payloads: job.payload as Array<unknown>
-            }
+                _tag: "RunChunk",
+                id: job.id,
+                module: job.task.module,
+                task: job.task.name,
+                payloads: job.payload as Array<unknown>
+              }
             : { _tag: "Run", id: job.id, module: job.task.module, task: job.task.name, payload: job.payload }
         )
       } catch (cause) {
@@ -356,9 +362,12 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     const withRoom = (): PoolWorker | undefined => {
       for (const worker of workers.values()) {
         if (
-          worker.state === "active" && worker.jobs.length < PREFETCH &&
-          worker.assigned < options.maxTasksPerWorker && worker.jobs[0]?.state === "running"
-        ) return worker
+          worker.state === "active" &&
+          worker.jobs.length < PREFETCH &&
+          worker.assigned < options.maxTasksPerWorker &&
+          worker.jobs[0]?.state === "running"
+        )
+          return worker
       }
       return undefined
     }
