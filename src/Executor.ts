@@ -637,7 +637,10 @@ export const stats: Effect.Effect<Stats, never, Executor> = Effect.flatMap(Execu
  * class IsolatedPool extends Context.Service<IsolatedPool, Executor.Executor["Service"]>()("app/IsolatedPool") {}
  *
  * const layer = Executor.layerAs(IsolatedPool, Executor.layerProcesses({ maxWorkers: 1 }))
- * const program = Effect.flatMap(IsolatedPool.asEffect(), (pool) => pool.stats)
+ * const program = Effect.gen(function* () {
+ *   const pool = yield* IsolatedPool
+ *   return yield* pool.stats
+ * }).pipe(Effect.provide(layer))
  * ```
  *
  * @since 0.1.0

@@ -287,6 +287,14 @@ export const ExecutorErrorSchema = Schema.Union([
 /**
  * Renders an unknown thrown value as `{ errorName, message, workerStack }`, the fields of {@link TaskDefect}.
  *
+ * @example
+ * ```ts
+ * import { ExecutorError } from "effect-futures"
+ *
+ * const defect = ExecutorError.taskDefectFrom(new RangeError("too far"))
+ * defect.errorName // "RangeError"
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */

@@ -22,6 +22,8 @@ import type { CancelledError } from "./ExecutorError.ts"
 import * as internal from "./internal/future.ts"
 
 /**
+ * The brand every future carries, so `isFuture` recognises futures from any copy of this library.
+ *
  * @since 0.1.0
  * @category type ids
  */

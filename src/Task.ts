@@ -15,12 +15,16 @@ import { pipeArguments } from "effect/Pipeable"
 import { InvalidTask } from "./ExecutorError.ts"
 
 /**
+ * The brand every task carries, so `isTask` recognises tasks from any copy of this library.
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-futures/Task") as never
 
 /**
+ * The type of {@link TypeId}.
+ *
  * @since 0.1.0
  * @category type ids
  */
