@@ -17,7 +17,7 @@
  */
 import { Cause, Context, Duration, Effect, Exit, Layer, Stream } from "effect"
 import { dual } from "effect/Function"
-import { BrokenExecutor, type ExecutorError, type InvalidOptions, type SubmitError } from "./ExecutorError.ts"
+import type { ExecutorError, InvalidOptions, SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
 import * as Core from "./internal/core.ts"
 import * as FiberBackend from "./internal/fiberBackend.ts"
@@ -26,8 +26,6 @@ import * as ProcessTransport from "./internal/processTransport.ts"
 import * as ThreadTransport from "./internal/threadTransport.ts"
 import type { Transport } from "./internal/transport.ts"
 import * as WorkerPool from "./internal/workerPool.ts"
-import { runEncoded } from "./internal/codec.ts"
-import { encodePayload } from "./internal/codec.ts"
 import type * as Task from "./Task.ts"
 import * as TaskModule from "./Task.ts"
 import * as FutureModule from "./Future.ts"
@@ -267,13 +265,7 @@ export const layerFibers = (options: FiberOptions = {}): Layer.Layer<Executor, I
         ...parseCommon(Options.object(options), "fibers"),
         concurrency: Options.positiveInt("concurrency", options.concurrency, Options.defaultMaxWorkers())
       }))
-      const core = yield* Core.make(coreOptions(parsed), (host) =>
-        Effect.gen(function* () {
-          const backend = yield* FiberBackend.make(parsed.concurrency)(host)
-          if (parsed.initializer !== undefined) yield* runFiberInitializer(parsed.initializer, host)
-          return backend
-        })
-      )
+      const core = yield* Core.make(coreOptions(parsed), FiberBackend.make(parsed.concurrency, parsed.initializer))
       return makeService("fibers", parsed.name, parsed.concurrency, core)
     })
   )
@@ -408,24 +400,6 @@ export const layerProcesses = (options: ProcessOptions = {}): Layer.Layer<Execut
       cwd: options.cwd
     })
   })
-
-const runFiberInitializer = (initializer: Options.Initializer, host: Core.Host) =>
-  Effect.gen(function* () {
-    const encoded = encodePayload(initializer.task, initializer.input)
-    const wire = encoded._tag === "Failure" ? undefined : yield* runEncoded(initializer.task, encoded.success)
-    if (wire === undefined || wire._tag !== "Success") {
-      const reason = encoded._tag === "Failure" ? encoded.failure.message : describeWire(wire)
-      host.breakWith(new BrokenExecutor({ message: `The initializer "${initializer.task.name}" failed: ${reason}` }))
-    }
-  })
-
-const describeWire = (wire: { readonly _tag: string } | undefined): string => {
-  if (wire === undefined) return "no outcome"
-  const error = (wire as { error?: unknown }).error
-  if (typeof error === "object" && error !== null && "message" in error) return String(error.message)
-  if (error !== undefined) return JSON.stringify(error)
-  return wire._tag
-}
 
 /**
  * Submits a task to the executor in the context and returns its future at once (PENDING until a worker picks it

@@ -160,6 +160,28 @@ export const decodeExit = (task: Task.Any, wire: WireExit): Exit.Exit<unknown, u
   }
 }
 
+/** Says how a task did not succeed, for messages such as a failed initializer's. */
+export const describeWireFailure = (wire: WireExit): string => {
+  switch (wire._tag) {
+    case "Success":
+      return "it succeeded"
+    case "Interrupted":
+      return "it was interrupted"
+    case "Failure":
+      return `it failed with ${safeJson(wire.error)}`
+    case "ExecutorError":
+      return `${wire.error._tag}: ${wire.error.message}`
+  }
+}
+
+const safeJson = (value: unknown) => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
 /**
  * Collects the ArrayBuffers of an encoded value that can be moved rather than copied: whole (not sliced), non-shared
  * buffers of typed arrays and plain ArrayBuffers, a few levels deep. Primitives, the common case, cost one check.

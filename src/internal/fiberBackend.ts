@@ -8,13 +8,15 @@
  * @internal
  */
 import { Cause, Effect, Fiber } from "effect"
-import { taskDefectFrom } from "../ExecutorError.ts"
+import { BrokenExecutor, taskDefectFrom } from "../ExecutorError.ts"
 import { type Backend, type Host, type Job } from "./core.ts"
-import { runEncoded } from "./codec.ts"
+import { describeWireFailure, encodePayload, runEncoded } from "./codec.ts"
+import type { Initializer } from "./options.ts"
 import type { WireExit } from "./protocol.ts"
 
-export const make = (concurrency: number) => (host: Host) =>
+export const make = (concurrency: number, initializer: Initializer | undefined) => (host: Host) =>
   Effect.gen(function* () {
+    if (initializer !== undefined) yield* initialize(initializer, host)
     const runFork = Effect.runForkWith(yield* Effect.context<never>())
     const live = new Set<Fiber.Fiber<unknown>>()
     let busy = 0
@@ -65,4 +67,19 @@ export const make = (concurrency: number) => (host: Host) =>
       workers: () => concurrency
     }
     return backend
+  })
+
+/** Runs the initializer once for the layer; if it does not succeed, the executor is broken. */
+const initialize = (initializer: Initializer, host: Host) =>
+  Effect.gen(function* () {
+    const encoded = encodePayload(initializer.task, initializer.input)
+    const reason =
+      encoded._tag === "Failure"
+        ? encoded.failure.message
+        : yield* Effect.map(runEncoded(initializer.task, encoded.success), (wire) =>
+            wire._tag === "Success" ? undefined : describeWireFailure(wire)
+          )
+    if (reason !== undefined) {
+      host.breakWith(new BrokenExecutor({ message: `The initializer "${initializer.task.name}" failed: ${reason}` }))
+    }
   })

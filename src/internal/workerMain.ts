@@ -6,7 +6,7 @@
  */
 import { Effect, Exit, type Fiber } from "effect"
 import * as Task from "../Task.ts"
-import { runEncoded, transferablesOf } from "./codec.ts"
+import { describeWireFailure, runEncoded, transferablesOf } from "./codec.ts"
 import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
 
 export interface Port {
@@ -182,35 +182,14 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
   if (initializer === undefined) return ready()
   const initialize = async () => {
     const resolved = await resolve(initializer.module, initializer.task)
-    if (!Task.isTask(resolved)) return describeFailure(resolved)
+    if (!Task.isTask(resolved)) return describeWireFailure(resolved)
     const exit = await Effect.runPromise(runEncoded(resolved, initializer.payload))
-    return exit._tag === "Success" ? undefined : describeFailure(exit)
+    return exit._tag === "Success" ? undefined : describeWireFailure(exit)
   }
   initialize().then(
     (failure) => (failure === undefined ? ready() : port.post({ _tag: "InitFailed", message: failure })),
     (cause) => port.post({ _tag: "InitFailed", message: String(cause) })
   )
-}
-
-const describeFailure = (wire: WireExit): string => {
-  switch (wire._tag) {
-    case "Success":
-      return "succeeded"
-    case "Interrupted":
-      return "it was interrupted"
-    case "Failure":
-      return `it failed with ${safeJson(wire.error)}`
-    case "ExecutorError":
-      return `${wire.error._tag}: ${wire.error.message}`
-  }
-}
-
-const safeJson = (value: unknown) => {
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
 }
 
 /** The encoded result cannot cross the boundary (a function, a symbol...): report it instead of dying. */
