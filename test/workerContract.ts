@@ -53,7 +53,10 @@ export const heartbeatFile = () => {
 }
 const readBeat = (file: string): [number, number] => {
   try {
-    const [beat, pid] = fs.readFileSync(file, "utf8").split(" ").map(Number)
+    const content = fs.readFileSync(file, "utf8")
+    // A write may be caught halfway: only a complete line counts.
+    if (!content.endsWith("\n")) return [0, 0]
+    const [beat, pid] = content.trim().split(" ").map(Number)
     return [beat || 0, pid || 0]
   } catch {
     return [0, 0]

@@ -56,6 +56,11 @@ export interface Backend {
   readonly stop: (job: Job) => void
   /** Whether a running job has actually started (false while it waits on a worker behind another one). */
   readonly started: (job: Job) => boolean
+  /**
+   * Takes back a running job that has not started (it waits on a worker behind another one), atomically: true if it
+   * will never run, false if it has started.
+   */
+  readonly cancelPending: (job: Job) => boolean
   /** How many running jobs wait on a worker without having started: they count as queued. */
   readonly waiting: () => number
   /** Releases every worker. Called once, when no job is queued or running, or when shutting down by force. */
@@ -279,6 +284,20 @@ export const make = Effect.fnUntraced(function* (
     }
   }
 
+  /** Cancels a job that has not started (queued, or waiting on a worker); false once it has started. */
+  const cancelIfPending = (job: Job): boolean => {
+    if (job.state === "queued") {
+      cancelJob(job)
+      return true
+    }
+    if (job.state !== "running" || !backend.cancelPending(job)) return false
+    job.state = "cancelled"
+    counts.cancelled++
+    leaveRunning(job)
+    pump()
+    return true
+  }
+
   const awaitJob = (job: Job) =>
     Effect.callback<unknown, unknown>((resume) => {
       if (job.exit !== undefined) return resume(job.exit)
@@ -291,14 +310,10 @@ export const make = Effect.fnUntraced(function* (
     // An interruption that lands before the callback registered its finalizer must still withdraw the job.
     fiber.addObserver(() => cancelJob(job))
     FiberSet.addUnsafe(futures, fiber)
-    const pending = () => job.state === "queued" || (job.state === "running" && !backend.started(job))
     return new FutureImpl(fiber, {
-      phase: () => (pending() ? "PENDING" : "RUNNING"),
-      cancelPending: () => {
-        if (!pending()) return false
-        cancelJob(job)
-        return true
-      }
+      phase: () =>
+        job.state === "queued" || (job.state === "running" && !backend.started(job)) ? "PENDING" : "RUNNING",
+      cancelPending: () => cancelIfPending(job)
     })
   }
 
@@ -364,15 +379,16 @@ export const make = Effect.fnUntraced(function* (
 
   const cancelQueued = () => {
     // Only pending jobs are cancelled here; running ones are left to finish (or to be interrupted by the caller).
-    const queuedJobs: Array<Job> = []
+    // Jobs handed to a worker that has not started them are still pending, as far as the caller can tell.
+    // Queued jobs go first, so that no slot freed by the others can start one of them.
+    const candidates: Array<Job> = []
     for (let i = head; i < queue.length; i++) {
       const job = queue[i]
-      if (job !== undefined && job.state === "queued") queuedJobs.push(job)
+      if (job !== undefined && job.state === "queued") candidates.push(job)
     }
-    // Jobs handed to a worker that has not started them are still pending, as far as the caller can tell.
-    for (const job of runningJobs) if (!backend.started(job)) queuedJobs.push(job)
-    for (const queued of queuedJobs) cancelJob(queued)
-    for (const queued of queuedJobs) settle(queued, Exit.interrupt())
+    candidates.push(...runningJobs)
+    const cancelled = candidates.filter(cancelIfPending)
+    for (const job of cancelled) settle(job, Exit.interrupt())
   }
 
   /**

@@ -62,6 +62,7 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
         fiber.interruptUnsafe()
       },
       started: () => true,
+      cancelPending: () => false,
       waiting: () => 0,
       close: Effect.suspend(() => Fiber.interruptAll(Array.from(live))),
       workers: () => concurrency

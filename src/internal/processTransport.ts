@@ -30,6 +30,7 @@ export const make = (options: ProcessTransportOptions): Transport => {
   ]
   return {
     kind: "processes",
+    sharedMemory: false,
     spawn: (init, events) => {
       const child = fork(entry, [], {
         serialization: "advanced",

@@ -39,6 +39,8 @@ export type ToWorker =
       readonly module: string
       readonly task: string
       readonly payload: unknown
+      /** The claim cell (see `claims.ts`) the worker must win before starting; absent when not pre-queued. */
+      readonly claim: number | undefined
     }
   | {
       readonly _tag: "RunChunk"
@@ -46,10 +48,9 @@ export type ToWorker =
       readonly module: string
       readonly task: string
       readonly payloads: ReadonlyArray<unknown>
+      readonly claim: number | undefined
     }
   | { readonly _tag: "Interrupt"; readonly id: number }
-  /** Take back a task that has not started yet, to run it elsewhere; ignored once it has started. */
-  | { readonly _tag: "Withdraw"; readonly id: number }
 
 /** Worker → parent. */
 export type FromWorker =
@@ -57,8 +58,8 @@ export type FromWorker =
   | { readonly _tag: "InitFailed"; readonly message: string }
   | { readonly _tag: "Done"; readonly id: number; readonly exit: WireExit }
   | { readonly _tag: "ChunkDone"; readonly id: number; readonly exits: ReadonlyArray<WireExit> }
-  /** The task was taken back before it started: it never ran here. */
-  | { readonly _tag: "Withdrawn"; readonly id: number }
+  /** The task was taken back (cancelled or withdrawn through its claim cell) and never ran here. */
+  | { readonly _tag: "Skipped"; readonly id: number }
 
 /** The first message a child process receives: child processes have no `workerData`. */
 export interface InitMessage {
@@ -70,4 +71,6 @@ export interface InitMessage {
 export interface WorkerInit {
   readonly workerId: number
   readonly initializer: (TaskRef & { readonly payload: unknown }) | undefined
+  /** The claim cells shared with the pool (worker threads only). */
+  readonly claims: SharedArrayBuffer | undefined
 }

@@ -33,6 +33,7 @@ export const make = (options: ThreadOptions): Transport => {
   const resourceLimits = limitsOf(options.resourceLimits)
   return {
     kind: "workerThreads",
+    sharedMemory: true,
     spawn: (init, events) => {
       const worker = new Worker(entry, {
         workerData: init,

@@ -32,6 +32,8 @@ export interface WorkerHandle {
 
 export interface Transport {
   readonly kind: "workerThreads" | "processes"
+  /** Whether workers can share memory with the pool (claim cells for pre-queued jobs, see `claims.ts`). */
+  readonly sharedMemory: boolean
   /** Starts a worker. May throw synchronously (bad options); the pool counts that as a failed start. */
   readonly spawn: (init: WorkerInit, events: WorkerEvents) => WorkerHandle
 }

@@ -6,6 +6,7 @@
  */
 import { Effect, Exit, type Fiber } from "effect"
 import * as Task from "../Task.ts"
+import { claim, STARTED } from "./claims.ts"
 import { describeWireFailure, runEncoded, transferablesOf } from "./codec.ts"
 import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
 
@@ -79,8 +80,15 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     if (work !== undefined) start(work)
   }
 
+  const cells = init.claims === undefined ? undefined : new Int32Array(init.claims)
+
   const start = (work: Work) => {
     const { id } = work
+    if (work.claim !== undefined && cells !== undefined && claim(cells, work.claim) !== STARTED) {
+      // The pool took it back before it started: it never runs here.
+      port.post({ _tag: "Skipped", id })
+      return next()
+    }
     const slot: { readonly id: number; fiber: Fiber.Fiber<unknown> | undefined } = { id, fiber: undefined }
     current = slot
     const run = (resolved: Task.Any | WireExit) => {
@@ -155,14 +163,6 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     }
   }
 
-  const withdraw = (id: number) => {
-    const at = waiting.findIndex((work) => work.id === id)
-    if (at >= 0) {
-      waiting.splice(at, 1)
-      port.post({ _tag: "Withdrawn", id })
-    }
-  }
-
   port.onMessage((message) => {
     switch (message._tag) {
       case "Run":
@@ -172,8 +172,6 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
         return
       case "Interrupt":
         return interrupt(message.id)
-      case "Withdraw":
-        return withdraw(message.id)
     }
   })
 

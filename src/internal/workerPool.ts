@@ -4,7 +4,7 @@
  * A worker's life:
  *
  * ```text
- *   starting ──Ready──▶ active (0..PREFETCH jobs) ──idleTimeout / maxTasksPerWorker──▶ retiring ──▶ exit
+ *   starting ──Ready──▶ active ──idleTimeout / maxTasksPerWorker──▶ retiring ──▶ exit
  *      │                  │
  *      │                  └─ its running job is interrupted: "cooperative" ──▶ draining ──Done──▶ active or retired
  *      │                                                                           └─ grace period ──▶ terminated
@@ -12,15 +12,16 @@
  *      └─ exit while starting: a failed start; `maxStartFailures` in a row break the executor
  * ```
  *
- * A worker runs its jobs one at a time, in order; the first job in `jobs` is the one running. When every worker is
- * busy, each may hold one more job so it starts the next without waiting for a round trip (CPython's process pool
- * pre-queues one extra call the same way): measured on 2 cores, no-op tasks went from ~14k/s with one job in flight
- * per worker to the figures in bench/RESULTS.md. A job queued on a worker that never started there is put back at
- * the head of the executor's queue when that worker dies or is stopped, so only the running task ever fails with
- * `WorkerCrashed`.
+ * A worker runs its jobs one at a time, in order. When every worker is busy, a worker thread may hold one more job
+ * so it starts the next without waiting for a round trip (CPython's process pool pre-queues one extra call the same
+ * way). Measured here on 2 cores with 64 no-op tasks in flight: ~14k tasks/s with one job per worker, ~28k/s with
+ * one pre-queued. A pre-queued job stays PENDING until the worker claims its cell (`claims.ts`), so `Future.cancel`
+ * keeps Python's meaning exactly, and an idle worker takes over a job pre-queued behind a long task elsewhere.
+ * Child processes share no memory for claims, so they run one job at a time.
  *
  * Only starting and active workers count toward `maxWorkers`: a draining worker's slot is free at once, so the next
- * task never waits for an interrupted one.
+ * task never waits for an interrupted one. A worker that dies fails only the job it had started, with
+ * `WorkerCrashed`; its pre-queued job goes back to the head of the queue.
  *
  * Timers here are Node timers, not Effect's Clock: worker layers never run under `TestClock` (their workers live in
  * real time), and every timer is cleared when the pool closes.
@@ -29,6 +30,7 @@
  */
 import { Effect } from "effect"
 import { BrokenExecutor, EncodeError, WorkerCrashed } from "../ExecutorError.ts"
+import * as Claims from "./claims.ts"
 import { encodePayload } from "./codec.ts"
 import type { Backend, Host, Job } from "./core.ts"
 import type { Initializer } from "./options.ts"
@@ -50,7 +52,7 @@ export interface PoolOptions {
 /** Consecutive workers dying before they are ready, after which the executor is broken (no crash loop). */
 export const maxStartFailures = 3
 
-/** Jobs a busy worker may hold: the running one plus one waiting. */
+/** Jobs a busy worker thread may hold: the running one plus one pre-queued. */
 const PREFETCH = 2
 
 type WorkerState = "starting" | "active" | "draining" | "retiring"
@@ -59,9 +61,14 @@ interface PoolWorker {
   readonly id: number
   readonly handle: WorkerHandle
   state: WorkerState
-  /** Jobs sent to the worker and not yet reported done, in the order it runs them. */
+  /** Jobs sent and neither done nor taken back, in the order the worker runs them. */
   readonly jobs: Array<Job>
-  /** Jobs reported done, plus jobs sent: how `maxTasksPerWorker` is enforced. */
+  /** Claim cells shared with the worker (threads only), and which are free. */
+  readonly cells: Int32Array | undefined
+  readonly freeCells: Array<number>
+  /** The cell of each job sent with one, until the worker reports on it. */
+  readonly cellOf: Map<number, number>
+  /** Jobs sent (done or not): how `maxTasksPerWorker` is enforced. */
   assigned: number
   timer: ReturnType<typeof setTimeout> | undefined
 }
@@ -102,31 +109,44 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (at >= 0) idle.splice(at, 1)
     }
 
-    /** Jobs asked back from their worker (`Withdraw`) and not answered yet. */
-    const withdrawing = new Set<Job>()
-
-    /** Asks `worker` to hand back `job`, which waits there behind another one, so it can run elsewhere. */
-    const withdraw = (worker: PoolWorker, job: Job) => {
-      if (withdrawing.has(job) || job.state !== "running") return
-      withdrawing.add(job)
-      worker.handle.send({ _tag: "Withdraw", id: job.id })
+    const removeJob = (worker: PoolWorker, job: Job) => {
+      const at = worker.jobs.indexOf(job)
+      if (at >= 0) worker.jobs.splice(at, 1)
     }
 
-    /** Asks for every job waiting on `worker` behind its first one. */
-    const withdrawWaiting = (worker: PoolWorker) => {
-      for (let i = 1; i < worker.jobs.length; i++) withdraw(worker, worker.jobs[i])
+    /** Whether `job` has started on `worker`: the first job of a worker without cells, or a claimed cell. */
+    const startedOn = (worker: PoolWorker, job: Job): boolean => {
+      const cell = worker.cellOf.get(job.id)
+      if (worker.cells === undefined || cell === undefined) return worker.jobs[0] === job
+      return Claims.hasStarted(worker.cells, cell)
+    }
+
+    /** Takes back a job that has not started on `worker`; false if the worker already started it. */
+    const takeBack = (worker: PoolWorker, job: Job, as: typeof Claims.CANCELLED | typeof Claims.WITHDRAWN) => {
+      const cell = worker.cellOf.get(job.id)
+      if (worker.cells === undefined || cell === undefined) return false
+      if (!Claims.takeBack(worker.cells, cell, as)) return false
+      // The cell stays reserved until the worker reports it skipped the job.
+      removeJob(worker, job)
+      job.slot = undefined
+      return true
+    }
+
+    /** Puts a job that never started on `worker` back at the head of the queue, to run elsewhere. */
+    const withdraw = (worker: PoolWorker, job: Job) => {
+      if (job.state === "running" && takeBack(worker, job, Claims.WITHDRAWN)) host.requeue(job)
     }
 
     /**
-     * An idle worker with nothing queued takes over a job waiting behind a long task on another worker: without
+     * An idle worker with nothing queued takes over a job pre-queued behind a long task on another worker: without
      * this, pre-queued work could wait for a slow task while a worker sits idle.
      */
     const steal = () => {
       if (host.queued() > 0 || idle.length === 0) return
       for (const worker of workers.values()) {
         if (worker.state === "active" && worker.jobs.length > 1) {
-          const job = worker.jobs[worker.jobs.length - 1]
-          if (!withdrawing.has(job)) return withdraw(worker, job)
+          withdraw(worker, worker.jobs[worker.jobs.length - 1])
+          return host.pump()
         }
       }
     }
@@ -169,14 +189,12 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
 
     const spawn = () => {
       const id = nextWorkerId++
+      const cells = transport.sharedMemory ? Claims.makeCells() : undefined
       let handle: WorkerHandle
       try {
         handle = transport.spawn(
-          { workerId: id, initializer },
-          {
-            onMessage: (message) => onMessage(worker, message),
-            onExit: (exit) => onExit(worker, exit)
-          }
+          { workerId: id, initializer, claims: cells },
+          { onMessage: (message) => onMessage(worker, message), onExit: (exit) => onExit(worker, exit) }
         )
       } catch (cause) {
         if (++startFailures >= maxStartFailures) {
@@ -184,7 +202,17 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         }
         return
       }
-      const worker: PoolWorker = { id, handle, state: "starting", jobs: [], assigned: 0, timer: undefined }
+      const worker: PoolWorker = {
+        id,
+        handle,
+        state: "starting",
+        jobs: [],
+        cells: cells === undefined ? undefined : new Int32Array(cells),
+        freeCells: cells === undefined ? [] : Array.from({ length: Claims.CELLS }, (_, i) => i),
+        cellOf: new Map(),
+        assigned: 0,
+        timer: undefined
+      }
       workers.set(id, worker)
       starting++
       active++
@@ -211,32 +239,28 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           return onDone(worker, message.id, message.exit)
         case "ChunkDone":
           return onDone(worker, message.id, message.exits)
-        case "Withdrawn":
-          return onWithdrawn(worker, message.id)
+        case "Skipped":
+          return releaseCell(worker, message.id)
       }
     }
 
-    const onWithdrawn = (worker: PoolWorker, id: number) => {
-      const at = worker.jobs.findIndex((job) => job.id === id)
-      if (at < 0) return
-      const [job] = worker.jobs.splice(at, 1)
-      withdrawing.delete(job)
-      worker.assigned--
-      host.requeue(job)
-      afterRemoval(worker)
-      host.pump()
+    const releaseCell = (worker: PoolWorker, id: number) => {
+      const cell = worker.cellOf.get(id)
+      if (cell === undefined) return
+      worker.cellOf.delete(id)
+      worker.freeCells.push(cell)
     }
 
     const onDone = (worker: PoolWorker, id: number, exit: WireExit | ReadonlyArray<WireExit>) => {
-      const at = worker.jobs.findIndex((job) => job.id === id)
-      if (at < 0) return
-      const [job] = worker.jobs.splice(at, 1)
-      withdrawing.delete(job)
+      releaseCell(worker, id)
+      const job = worker.jobs.find((job) => job.id === id)
+      if (job === undefined) return
+      removeJob(worker, job)
       host.finish(job, exit)
       afterRemoval(worker)
     }
 
-    /** A job left the worker (done or withdrawn): decide what the worker does next. */
+    /** A job left the worker: decide what the worker does next. */
     const afterRemoval = (worker: PoolWorker) => {
       if (worker.state === "draining") {
         if (worker.jobs.length > 0) return
@@ -250,6 +274,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       }
       if (worker.state !== "active") return
       const next = worker.jobs[0]
+      // A job cancelled after its cell was claimed is running now: stop it like any running job.
       if (next !== undefined && next.state === "cancelled") return drain(worker)
       if (worker.jobs.length === 0) {
         if (worker.assigned >= options.maxTasksPerWorker) {
@@ -280,23 +305,19 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (state === "starting" && !closing && !broken && ++startFailures >= maxStartFailures) {
         breakPool(`Workers keep dying while starting (${startFailures} in a row); last: ${describeExit(worker, exit)}`)
       }
-      const [running, ...waiting] = worker.jobs
-      worker.jobs.length = 0
-      // Only the first job was running; the others never started there and go back to the queue.
-      for (let i = waiting.length - 1; i >= 0; i--) {
-        withdrawing.delete(waiting[i])
-        host.requeue(waiting[i])
-      }
-      if (running !== undefined) withdrawing.delete(running)
-      if (running !== undefined) {
+      // Only a job that had started can have crashed with the worker; the others never ran and are queued again.
+      const crashed = worker.jobs.filter((job) => startedOn(worker, job))
+      const jobs = worker.jobs.splice(0)
+      for (let i = jobs.length - 1; i >= 0; i--) if (!crashed.includes(jobs[i])) host.requeue(jobs[i])
+      for (const job of crashed) {
         host.fail(
-          running,
+          job,
           new WorkerCrashed({
             workerId: worker.id,
             exitCode: exit.exitCode,
             signal: exit.signal,
             oom: exit.oom,
-            message: `${describeExit(worker, exit)} while running task "${running.task.name}"`
+            message: `${describeExit(worker, exit)} while running task "${job.task.name}"`
           })
         )
       }
@@ -305,16 +326,15 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       host.pump()
     }
 
-    /** The worker's running job was cancelled: stop it by the interrupt policy; its waiting jobs go elsewhere. */
+    /** The worker's running job was cancelled: stop it by the interrupt policy; its pre-queued job goes elsewhere. */
     const drain = (worker: PoolWorker) => {
-      // Withdraw first: the worker handles messages in order, so the waiting jobs are handed back before the
-      // interruption lets it move on to them.
-      withdrawWaiting(worker)
-      if (options.interrupt === "terminate") {
+      for (const job of worker.jobs.slice(1)) withdraw(worker, job)
+      const running = worker.jobs[0]
+      if (options.interrupt === "terminate" || running === undefined) {
         terminate(worker)
       } else {
         setState(worker, "draining")
-        worker.handle.send({ _tag: "Interrupt", id: worker.jobs[0].id })
+        worker.handle.send({ _tag: "Interrupt", id: running.id })
         worker.timer = setTimeout(() => {
           worker.timer = undefined
           if (worker.state === "draining") terminate(worker)
@@ -331,6 +351,13 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         removeIdle(worker)
         worker.handle.setRef(true)
       }
+      // A job sent behind another one gets a claim cell, so it can be taken back until the worker starts it.
+      let claim: number | undefined
+      if (worker.jobs.length > 0 && worker.cells !== undefined) {
+        claim = worker.freeCells.pop()!
+        Atomics.store(worker.cells, claim, Claims.WAITING)
+        worker.cellOf.set(job.id, claim)
+      }
       worker.jobs.push(job)
       worker.assigned++
       job.slot = worker
@@ -342,14 +369,16 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
                 id: job.id,
                 module: job.task.module,
                 task: job.task.name,
-                payloads: job.payload as Array<unknown>
+                payloads: job.payload as Array<unknown>,
+                claim
               }
-            : { _tag: "Run", id: job.id, module: job.task.module, task: job.task.name, payload: job.payload }
+            : { _tag: "Run", id: job.id, module: job.task.module, task: job.task.name, payload: job.payload, claim }
         )
       } catch (cause) {
         // The encoded payload cannot be serialized (a function, a symbol...): fail this task; the worker is fine.
         worker.jobs.pop()
         worker.assigned--
+        releaseCell(worker, job.id)
         const message = `the payload cannot be sent to a worker: ${cause instanceof Error ? cause.message : cause}`
         queueMicrotask(() => {
           host.fail(job, new EncodeError({ task: job.task.name, which: "payload", message }))
@@ -358,29 +387,41 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       }
     }
 
-    /** A busy worker that can take one more job now, when every worker is already busy. */
+    /** A busy worker thread that can take one more job now, when every worker is already busy. */
     const withRoom = (): PoolWorker | undefined => {
       for (const worker of workers.values()) {
         if (
           worker.state === "active" &&
+          worker.cells !== undefined &&
+          worker.jobs.length > 0 &&
           worker.jobs.length < PREFETCH &&
+          worker.freeCells.length > 0 &&
           worker.assigned < options.maxTasksPerWorker &&
-          worker.jobs[0]?.state === "running"
+          worker.jobs[0].state === "running"
         )
           return worker
       }
       return undefined
     }
 
-    const waitingJobs = () => {
-      let count = 0
-      for (const worker of workers.values()) if (worker.jobs.length > 1) count += worker.jobs.length - 1
-      return count
-    }
-
     const backend: Backend = {
-      started: (job) => (job.slot as PoolWorker | undefined)?.jobs[0] === job,
-      waiting: waitingJobs,
+      started: (job) => {
+        const worker = job.slot as PoolWorker | undefined
+        return worker === undefined || startedOn(worker, job)
+      },
+      cancelPending: (job) => {
+        const worker = job.slot as PoolWorker | undefined
+        if (worker === undefined || !takeBack(worker, job, Claims.CANCELLED)) return false
+        afterRemoval(worker)
+        return true
+      },
+      waiting: () => {
+        let count = 0
+        for (const worker of workers.values()) {
+          for (const job of worker.jobs) if (!startedOn(worker, job)) count++
+        }
+        return count
+      },
       start: (job) => {
         const free = idle.pop()
         if (free !== undefined) {
@@ -397,12 +438,11 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       stop: (job) => {
         const worker = job.slot as PoolWorker | undefined
         job.slot = undefined
-        if (worker === undefined) return
-        const at = worker.jobs.indexOf(job)
-        if (at < 0 || worker.state !== "active") return
-        if (at === 0) return drain(worker)
-        // Not started yet: the worker drops it unrun and reports it done.
-        worker.handle.send({ _tag: "Interrupt", id: job.id })
+        if (worker === undefined || worker.state !== "active") return
+        // Not started yet: take it back; it never runs.
+        if (takeBack(worker, job, Claims.CANCELLED)) return afterRemoval(worker)
+        // Started: it runs first on that worker, or will once the job before it reports done.
+        if (worker.jobs[0] === job) drain(worker)
       },
       close: Effect.callback<void>((resume) => {
         closing = true
