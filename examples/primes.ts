@@ -1,8 +1,9 @@
 /**
  * The demo's task: count the primes in a half-open range [from, to). CPU-bound and embarrassingly parallel.
  */
-import { Effect, Schema } from "effect"
-import { Task } from "../src/index.ts"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as Task from "../src/Task.ts"
 
 export const Range = Schema.Struct({ from: Schema.Int, to: Schema.Int })
 

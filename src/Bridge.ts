@@ -12,7 +12,13 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Exit, Fiber, Layer, ManagedRuntime } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import { dual } from "effect/Function"
 import * as Executor from "./Executor.ts"
 import type { ExecutorError, SubmitError } from "./ExecutorError.ts"

@@ -15,7 +15,13 @@
  *
  * @since 0.1.0
  */
-import { Cause, Context, Duration, Effect, Exit, Layer, Stream } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import { dual } from "effect/Function"
 import type { ExecutorError, InvalidOptions, SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"

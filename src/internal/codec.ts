@@ -5,7 +5,11 @@
  *
  * @internal
  */
-import { Cause, Effect, Exit, Result, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as ExecutorError from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
 import type { WireExecutorError, WireExit } from "./protocol.ts"

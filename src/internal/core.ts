@@ -15,7 +15,14 @@
  *
  * @internal
  */
-import { Clock, Deferred, type Duration, Effect, Exit, FiberSet, Option, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import { type BrokenExecutor, ExecutorShutdown, QueueFull, type SubmitError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
 import { decodeExit, encodePayload } from "./codec.ts"

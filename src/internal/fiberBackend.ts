@@ -7,7 +7,9 @@
  *
  * @internal
  */
-import { Cause, Effect, Fiber } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import { BrokenExecutor, taskDefectFrom } from "../ExecutorError.ts"
 import { type Backend, type Host, type Job } from "./core.ts"
 import { describeWireFailure, encodePayload, runEncoded } from "./codec.ts"

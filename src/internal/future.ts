@@ -6,7 +6,10 @@
  *
  * @internal
  */
-import { Cause, Effect, Exit, Fiber } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Effectable from "effect/Effectable"
 import { CancelledError } from "../ExecutorError.ts"
 

@@ -5,7 +5,8 @@
  * @internal
  */
 import * as os from "node:os"
-import { Duration, Effect } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import { InvalidOptions } from "../ExecutorError.ts"
 import * as Task from "../Task.ts"
 

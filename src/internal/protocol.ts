@@ -73,4 +73,6 @@ export interface WorkerInit {
   readonly initializer: (TaskRef & { readonly payload: unknown }) | undefined
   /** The claim cells shared with the pool (worker threads only). */
   readonly claims: SharedArrayBuffer | undefined
+  /** Task modules the worker will need: it imports them while it boots, not when the first task arrives. */
+  readonly preload: ReadonlyArray<string>
 }

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 
 const WINDOW = 1024
 

@@ -4,7 +4,9 @@
  *
  * @internal
  */
-import { Effect, Exit, type Fiber } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Task from "../Task.ts"
 import { claim, STARTED } from "./claims.ts"
 import { describeWireFailure, runEncoded, transferablesOf } from "./codec.ts"
@@ -175,6 +177,8 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     }
   })
 
+  // Import the task modules the pool expects while booting; failures surface as TaskLoadError when used.
+  for (const module of init.preload ?? []) void resolve(module, "")
   const ready = () => port.post({ _tag: "Ready" })
   const initializer = init.initializer
   if (initializer === undefined) return ready()

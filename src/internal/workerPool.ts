@@ -28,7 +28,7 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { BrokenExecutor, EncodeError, WorkerCrashed } from "../ExecutorError.ts"
 import * as Claims from "./claims.ts"
 import { encodePayload } from "./codec.ts"
@@ -85,6 +85,8 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     let closing = false
     let broken = false
     let onAllExited: (() => void) | undefined
+    /** Task modules seen lately: new workers import them while booting. */
+    const recentModules = new Set<string>()
 
     const initializer = encodeInitializer(options.initializer, host)
 
@@ -193,7 +195,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       let handle: WorkerHandle
       try {
         handle = transport.spawn(
-          { workerId: id, initializer, claims: cells },
+          { workerId: id, initializer, claims: cells, preload: [...recentModules] },
           { onMessage: (message) => onMessage(worker, message), onExit: (exit) => onExit(worker, exit) }
         )
       } catch (cause) {
@@ -423,6 +425,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         return count
       },
       start: (job) => {
+        if (!recentModules.has(job.task.module) && recentModules.size < 16) recentModules.add(job.task.module)
         const free = idle.pop()
         if (free !== undefined) {
           dispatch(free, job)
