@@ -30,7 +30,7 @@ import * as FiberBackend from "./internal/fiberBackend.ts"
 import * as Options from "./internal/options.ts"
 import * as ProcessTransport from "./internal/processTransport.ts"
 import * as ThreadTransport from "./internal/threadTransport.ts"
-import type { Transport } from "./internal/transport.ts"
+import type * as Transport from "./internal/transport.ts"
 import * as WorkerPool from "./internal/workerPool.ts"
 import type * as Task from "./Task.ts"
 import * as TaskModule from "./Task.ts"
@@ -172,15 +172,8 @@ export interface WorkerOptions extends CommonOptions {
    * Replace a worker after it has run this many tasks. Default `Infinity`. Use it to contain slow leaks in task code.
    */
   readonly maxTasksPerWorker?: number | undefined
-  /** Per-worker memory limits (worker_threads `resourceLimits`; for processes, `--max-old-space-size`). */
-  readonly resourceLimits?:
-    | {
-        readonly maxOldGenerationSizeMb?: number | undefined
-        readonly maxYoungGenerationSizeMb?: number | undefined
-        readonly codeRangeSizeMb?: number | undefined
-        readonly stackSizeMb?: number | undefined
-      }
-    | undefined
+  /** Per-worker memory limits (default: Node's). See {@link ResourceLimits}. */
+  readonly resourceLimits?: ResourceLimits | undefined
   /**
    * How a running task is stopped when its future is interrupted. `"cooperative"` (default) interrupts the task's
    * fiber inside the worker and terminates the worker if it has not stopped within `interruptGracePeriod`;
@@ -191,6 +184,16 @@ export interface WorkerOptions extends CommonOptions {
   /** How long a cooperatively interrupted task may take to stop. Default `"1 second"`. */
   readonly interruptGracePeriod?: Duration.Input | undefined
 }
+
+/**
+ * Per-worker memory limits, in megabytes. A worker that exceeds `maxOldGenerationSizeMb` dies with `WorkerCrashed`
+ * (`oom: true`), failing only its task. Worker threads take all four (worker_threads `resourceLimits`); child
+ * processes take `maxOldGenerationSizeMb`, as `--max-old-space-size`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResourceLimits extends Transport.ResourceLimits {}
 
 /**
  * Options of {@link layerProcesses}: those of worker threads plus how the children are started.
@@ -304,7 +307,7 @@ const parseWorkerOptions = (options: WorkerOptions, kind: string) => {
 const layerPool = <O extends WorkerOptions>(
   kind: "workerThreads" | "processes",
   options: O,
-  makeTransport: (parsed: ReturnType<typeof parseWorkerOptions>, options: O) => Transport
+  makeTransport: (parsed: ReturnType<typeof parseWorkerOptions>, options: O) => Transport.Transport
 ): Layer.Layer<Executor, InvalidOptions> =>
   Layer.effect(
     Executor,

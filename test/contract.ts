@@ -18,7 +18,8 @@ export interface ContractOptions {
 
 export type MakeLayer = (options: ContractOptions) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>
 
-const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+/** The typed failure of an exit, failing the test if there is none. */
+export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   assert.isTrue(Exit.isFailure(exit), "expected a failure")
   const error = Cause.findErrorOption((exit as Exit.Failure<A, E>).cause)
   assert.isTrue(

@@ -7,8 +7,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule } from "effect"
+import { Effect, Fiber, Layer, Schedule } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
+import { failureOf } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { Boom, double, failWith, gated } from "./fixtures/tasks.ts"
 import {
@@ -29,13 +30,6 @@ import {
 export type MakeWorkerLayer = (
   options: Executor.WorkerOptions
 ) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>
-
-const errorOf = <A, E>(exit: Exit.Exit<A, E>): E => {
-  assert.isTrue(Exit.isFailure(exit), "expected a failure")
-  const error = Cause.findErrorOption((exit as Exit.Failure<A, E>).cause)
-  assert.isTrue(Option.isSome(error), "expected a typed failure")
-  return (error as Option.Some<E>).value
-}
 
 /** Polls `condition` every few milliseconds until it holds: waiting for a real-time event, not asserting its timing. */
 export const eventually = <R>(condition: Effect.Effect<boolean, never, R>) =>
@@ -81,7 +75,7 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         yield* board.started(0)
         const crashing = yield* Executor.submit(exitWith, 3)
         const queued = yield* Effect.forEach([1, 2, 3], (n) => Executor.submit(double, n))
-        const crash = errorOf(yield* Future.await(crashing))
+        const crash = failureOf(yield* Future.await(crashing))
         assert.instanceOf(crash, ExecutorError.WorkerCrashed)
         const crashed = crash as ExecutorError.WorkerCrashed
         assert.strictEqual(crashed.exitCode, 3)
@@ -98,7 +92,7 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
 
     it.live("an exception thrown outside any task kills only that worker's task", () =>
       Effect.gen(function* () {
-        const error = errorOf(yield* Future.await(yield* Executor.submit(throwOutside, "stray timer")))
+        const error = failureOf(yield* Future.await(yield* Executor.submit(throwOutside, "stray timer")))
         assert.instanceOf(error, ExecutorError.WorkerCrashed)
         assert.include(error.message, "stray timer")
         assert.strictEqual(yield* yield* Executor.submit(double, 4), 8)
@@ -107,7 +101,7 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
 
     it.live("running out of memory is WorkerCrashed with oom: true, and the pool recovers", () =>
       Effect.gen(function* () {
-        const error = errorOf(yield* Future.await(yield* Executor.submit(exhaustMemory, 0)))
+        const error = failureOf(yield* Future.await(yield* Executor.submit(exhaustMemory, 0)))
         assert.instanceOf(error, ExecutorError.WorkerCrashed)
         assert.isTrue((error as ExecutorError.WorkerCrashed).oom, error.message)
         assert.strictEqual(yield* yield* Executor.submit(double, 5), 10)
@@ -117,7 +111,7 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
     it.live("typed failures and defects do not harm the worker", () =>
       Effect.gen(function* () {
         const first = yield* yield* Executor.submit(whichWorker, 0)
-        const failure = errorOf(yield* Future.await(yield* Executor.submit(failWith, 9)))
+        const failure = failureOf(yield* Future.await(yield* Executor.submit(failWith, 9)))
         assert.instanceOf(failure, Boom)
         assert.strictEqual(yield* yield* Executor.submit(whichWorker, 0), first)
       }).pipe(withExecutor({ maxWorkers: 1 }))
@@ -128,7 +122,7 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
     it.live("an initializer that fails breaks the executor: pending futures and later submits fail", () =>
       Effect.gen(function* () {
         const pending = yield* Executor.submit(double, 1)
-        const error = errorOf(yield* Future.await(pending))
+        const error = failureOf(yield* Future.await(pending))
         assert.instanceOf(error, ExecutorError.BrokenExecutor)
         assert.include(error.message, "initFails")
         const refused = yield* Effect.flip(Executor.submit(double, 2))
@@ -138,7 +132,7 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
 
     it.live("workers that keep dying while starting break the executor after a bounded number of tries", () =>
       Effect.gen(function* () {
-        const error = errorOf(yield* Future.await(yield* Executor.submit(double, 1)))
+        const error = failureOf(yield* Future.await(yield* Executor.submit(double, 1)))
         assert.instanceOf(error, ExecutorError.BrokenExecutor)
         assert.include(error.message, "in a row")
       }).pipe(withExecutor({ maxWorkers: 1, initializer: { task: exitWith, input: 1 } }))
@@ -152,11 +146,11 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
 
     it.live("a task whose module lacks it, or does not exist, fails with TaskLoadError; the pool stays healthy", () =>
       Effect.gen(function* () {
-        const absent = errorOf(yield* Future.await(yield* Executor.submit(notExported, 1)))
+        const absent = failureOf(yield* Future.await(yield* Executor.submit(notExported, 1)))
         assert.instanceOf(absent, ExecutorError.TaskLoadError)
         assert.strictEqual((absent as ExecutorError.TaskLoadError).task, "notExported")
         assert.include(absent.message, "no task named")
-        const missing = errorOf(yield* Future.await(yield* Executor.submit(missingModule, 1)))
+        const missing = failureOf(yield* Future.await(yield* Executor.submit(missingModule, 1)))
         assert.instanceOf(missing, ExecutorError.TaskLoadError)
         assert.include(missing.message, "failed to import")
         assert.strictEqual(yield* yield* Executor.submit(double, 6), 12)

@@ -6,18 +6,11 @@
  */
 import { Worker } from "node:worker_threads"
 import type { FromWorker } from "./protocol.ts"
-import { entryUrl, type Transport } from "./transport.ts"
+import { entryUrl, type ResourceLimits, type Transport } from "./transport.ts"
 
 export interface ThreadOptions {
   readonly name: string
-  readonly resourceLimits:
-    | {
-        readonly maxOldGenerationSizeMb?: number | undefined
-        readonly maxYoungGenerationSizeMb?: number | undefined
-        readonly codeRangeSizeMb?: number | undefined
-        readonly stackSizeMb?: number | undefined
-      }
-    | undefined
+  readonly resourceLimits: ResourceLimits | undefined
 }
 
 const entry = entryUrl("threadEntry")

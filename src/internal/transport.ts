@@ -6,6 +6,14 @@
  */
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts"
 
+/** Per-worker memory limits, in megabytes (worker_threads' `resourceLimits`). */
+export interface ResourceLimits {
+  readonly maxOldGenerationSizeMb?: number | undefined
+  readonly maxYoungGenerationSizeMb?: number | undefined
+  readonly codeRangeSizeMb?: number | undefined
+  readonly stackSizeMb?: number | undefined
+}
+
 /** How a worker ended. */
 export interface WorkerExit {
   readonly exitCode: number | null
