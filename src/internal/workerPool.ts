@@ -140,11 +140,11 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     }
 
     /**
-     * An idle worker with nothing queued takes over a job pre-queued behind a long task on another worker: without
-     * this, pre-queued work could wait for a slow task while a worker sits idle.
+     * An idle worker first takes over a job pre-queued behind a long task on another worker: that job was submitted
+     * before anything still in the queue (FIFO), and without this it could wait for a slow task while a worker idles.
      */
     const steal = () => {
-      if (host.queued() > 0 || idle.length === 0) return
+      if (idle.length === 0) return
       for (const worker of workers.values()) {
         if (worker.state === "active" && worker.jobs.length > 1) {
           withdraw(worker, worker.jobs[worker.jobs.length - 1])
@@ -165,8 +165,8 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     const becomeIdle = (worker: PoolWorker) => {
       idle.push(worker)
       worker.handle.setRef(false)
-      host.pump()
       steal()
+      host.pump()
       if (
         worker.state === "active" &&
         worker.jobs.length === 0 &&

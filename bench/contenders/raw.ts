@@ -1,0 +1,125 @@
+/**
+ * The raw worker_threads baselines: no pool library, just `postMessage` and a message handler per worker.
+ * `raw` keeps one task in flight per worker (what every pool does); `rawPipelined` keeps many in flight per worker
+ * (the ceiling for a message-per-task design), and batches for `map`.
+ */
+import { Worker } from "node:worker_threads"
+import { type Contender, WORKERS } from "./types.ts"
+
+const rawWorker = new URL("../workers/rawWorker.mjs", import.meta.url)
+
+interface Message {
+  readonly kind: string
+  readonly value?: number
+  readonly values?: ReadonlyArray<number>
+}
+
+/** Two workers; `dispatch` sends each pending message to the least-loaded worker with room under `perWorker`. */
+const makePool = async (perWorker: number) => {
+  const workers = Array.from({ length: WORKERS }, () => new Worker(rawWorker))
+  const inFlight = new Array<number>(WORKERS).fill(0)
+  const waiting: Array<{ message: Message; resolve: (value: unknown) => void }> = []
+  const pending = new Map<number, (value: unknown) => void>()
+  let nextId = 0
+  const pump = () => {
+    while (waiting.length > 0) {
+      let best = -1
+      for (let w = 0; w < WORKERS; w++)
+        if (inFlight[w] < perWorker && (best < 0 || inFlight[w] < inFlight[best])) best = w
+      if (best < 0) return
+      const { message, resolve } = waiting.shift()!
+      const id = nextId++
+      pending.set(id, resolve)
+      inFlight[best]++
+      workers[best].postMessage({ ...message, id })
+    }
+  }
+  workers.forEach((worker, w) =>
+    worker.on("message", (reply: { id: number; value: unknown }) => {
+      inFlight[w]--
+      const resolve = pending.get(reply.id)!
+      pending.delete(reply.id)
+      resolve(reply.value)
+      pump()
+    })
+  )
+  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once("online", resolve))))
+  const run = (message: Message) =>
+    new Promise<unknown>((resolve) => {
+      waiting.push({ message, resolve })
+      pump()
+    })
+  return { workers, run, close: () => Promise.all(workers.map((worker) => worker.terminate())) }
+}
+
+const inFlightLoop = async (run: (m: Message) => Promise<unknown>, total: number, inFlight: number) => {
+  let next = 0
+  const lane = async () => {
+    while (next < total) await run({ kind: "noop", value: next++ })
+  }
+  await Promise.all(Array.from({ length: inFlight }, lane))
+}
+
+const rawContender = (perWorker: number): Contender => ({
+  noop: async (tasks, inFlight) => {
+    const pool = await makePool(perWorker)
+    await inFlightLoop(pool.run, 1000, inFlight)
+    const started = performance.now()
+    await inFlightLoop(pool.run, tasks, inFlight)
+    const seconds = (performance.now() - started) / 1000
+    await pool.close()
+    return { tasksPerSecond: tasks / seconds }
+  },
+  burst: async (tasks) => {
+    const pool = await makePool(perWorker)
+    await inFlightLoop(pool.run, 1000, 64)
+    const rssBefore = process.memoryUsage().rss
+    const started = performance.now()
+    const all: Array<Promise<unknown>> = []
+    for (let i = 0; i < tasks; i++) all.push(pool.run({ kind: "noop", value: i }))
+    const submitMs = performance.now() - started
+    const rss = process.memoryUsage().rss
+    await Promise.all(all)
+    const total = performance.now() - started
+    await pool.close()
+    return {
+      tasksPerSecond: tasks / (total / 1000),
+      submitMs,
+      rssBytesPerTask: (rss - rssBefore) / tasks,
+      rssMb: rss / 1024 / 1024
+    }
+  },
+  cpu: async (count, n) => {
+    const pool = await makePool(perWorker)
+    const started = performance.now()
+    await Promise.all(Array.from({ length: count }, () => pool.run({ kind: "fib", value: n })))
+    const parallelMs = performance.now() - started
+    await pool.close()
+    return { parallelMs }
+  },
+  startup: async () => {
+    const started = performance.now()
+    const pool = await makePool(perWorker)
+    await pool.run({ kind: "noop", value: 1 })
+    const firstResultMs = performance.now() - started
+    await pool.close()
+    return { firstResultMs }
+  },
+  map: async (items, chunk) => {
+    const pool = await makePool(perWorker)
+    const started = performance.now()
+    const chunks = Math.ceil(items / chunk)
+    const all: Array<Promise<unknown>> = []
+    for (let c = 0; c < chunks; c++) {
+      const values = Array.from({ length: Math.min(chunk, items - c * chunk) }, (_, i) => c * chunk + i)
+      all.push(pool.run({ kind: "batch", values }))
+    }
+    await Promise.all(all)
+    const seconds = (performance.now() - started) / 1000
+    await pool.close()
+    return { itemsPerSecond: items / seconds }
+  }
+})
+
+export const raw = rawContender(1)
+export const rawPipelined = rawContender(64)

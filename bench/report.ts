@@ -1,0 +1,227 @@
+/**
+ * Turns the medians into bench/RESULTS.md (tables with ratios to piscina and to the raw baseline, and the issue's
+ * targets) and bench/results.svg (a Vega-Lite chart rendered to SVG in Node).
+ */
+import * as vega from "vega"
+import * as vegaLite from "vega-lite"
+import type { Results } from "./run.ts"
+
+interface Metric {
+  readonly scenario: string
+  readonly key: string
+  readonly label: string
+  readonly higherIsBetter: boolean
+  readonly baseline: string
+}
+
+const metrics: ReadonlyArray<Metric> = [
+  {
+    scenario: "noop",
+    key: "tasksPerSecond",
+    label: "no-op tasks/s, 64 in flight",
+    higherIsBetter: true,
+    baseline: "raw"
+  },
+  { scenario: "burst", key: "tasksPerSecond", label: "burst: tasks/s", higherIsBetter: true, baseline: "raw" },
+  { scenario: "burst", key: "submitMs", label: "burst: ms to submit", higherIsBetter: false, baseline: "raw" },
+  {
+    scenario: "burst",
+    key: "rssBytesPerTask",
+    label: "burst: RSS bytes per queued task",
+    higherIsBetter: false,
+    baseline: "raw"
+  },
+  {
+    scenario: "cpu",
+    key: "speedup",
+    label: "CPU: speedup over serial (200 × fib(32))",
+    higherIsBetter: true,
+    baseline: "raw"
+  },
+  {
+    scenario: "startup",
+    key: "firstResultMs",
+    label: "startup: ms from pool creation to first result",
+    higherIsBetter: false,
+    baseline: "raw"
+  },
+  {
+    scenario: "startupCold",
+    key: "coldMs",
+    label: "cold start: ms from process spawn to first result",
+    higherIsBetter: false,
+    baseline: "raw"
+  },
+  {
+    scenario: "map",
+    key: "itemsPerSecond",
+    label: "map 1M items, chunks of 1000: items/s",
+    higherIsBetter: true,
+    baseline: "raw-pipelined"
+  },
+  {
+    scenario: "cancel",
+    key: "nextStartMs",
+    label: "cancel a running CPU task: ms until the next task starts",
+    higherIsBetter: false,
+    baseline: "piscina"
+  }
+]
+
+const contenders = ["effect-futures", "piscina", "tinypool", "raw", "raw-pipelined"]
+
+const valueOf = (results: Results, scenario: string, contender: string, key: string): number | undefined =>
+  results[scenario]?.[contender]?.median[key]
+
+const format = (value: number | undefined) =>
+  value === undefined ? "n/a" : Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2)
+
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || b === 0 ? undefined : a / b
+
+interface Target {
+  readonly label: string
+  readonly value: number | undefined
+  readonly mustReach: number
+  readonly aim: number
+  readonly atLeast: boolean
+  readonly unit: string
+}
+
+const targets = (results: Results): ReadonlyArray<Target> => {
+  const ours = (scenario: string, key: string) => valueOf(results, scenario, "effect-futures", key)
+  const theirs = (scenario: string, key: string, who = "piscina") => valueOf(results, scenario, who, key)
+  return [
+    {
+      label: "no-op tasks/s vs piscina",
+      value: ratio(ours("noop", "tasksPerSecond"), theirs("noop", "tasksPerSecond")),
+      mustReach: 1.0,
+      aim: 1.3,
+      atLeast: true,
+      unit: "x"
+    },
+    {
+      label: "burst RSS per queued task vs piscina",
+      value: ratio(ours("burst", "rssBytesPerTask"), theirs("burst", "rssBytesPerTask")),
+      mustReach: 1.0,
+      aim: 0.5,
+      atLeast: false,
+      unit: "x"
+    },
+    {
+      label: "CPU speedup on 2 cores",
+      value: ours("cpu", "speedup"),
+      mustReach: 1.9,
+      aim: 1.97,
+      atLeast: true,
+      unit: "x"
+    },
+    {
+      label: "startup (a), layer build to first result, vs piscina",
+      value: ratio(ours("startup", "firstResultMs"), theirs("startup", "firstResultMs")),
+      mustReach: 3.0,
+      aim: 1.5,
+      atLeast: false,
+      unit: "x"
+    },
+    {
+      label: "map with chunksize, items/s vs pipelined raw",
+      value: ratio(ours("map", "itemsPerSecond"), theirs("map", "itemsPerSecond", "raw-pipelined")),
+      mustReach: 0.6,
+      aim: 0.9,
+      atLeast: true,
+      unit: "x"
+    },
+    {
+      label: "next-task latency after cancelling a running CPU task",
+      value: ours("cancel", "nextStartMs"),
+      mustReach: 200,
+      aim: 100,
+      atLeast: false,
+      unit: " ms"
+    }
+  ]
+}
+
+const verdict = (t: Target) => {
+  if (t.value === undefined) return "not measured"
+  const meets = (bound: number) => (t.atLeast ? t.value! >= bound : t.value! <= bound)
+  return meets(t.aim) ? "aim met" : meets(t.mustReach) ? "must-reach met" : "**not met**"
+}
+
+export const render = async (meta: Record<string, unknown>, results: Results) => {
+  const lines: Array<string> = [
+    "# Benchmark results",
+    "",
+    "Produced by `npm run bench` (see `bench/run.ts`); do not edit by hand.",
+    "",
+    `- date: ${meta.date}`,
+    `- Node: ${meta.node}`,
+    `- machine: ${meta.cpus}`,
+    `- rounds: ${meta.rounds} (median shown)${meta.quick ? ", quick mode" : ""}; runs discarded for other load > 5%: ${meta.discarded}`,
+    "",
+    "Each figure is one contender in a fresh process, two workers each. Ratios compare every contender's figure to",
+    "piscina's and to the raw worker_threads baseline (one task in flight per worker; for `map`, the pipelined",
+    "variant). For ratios of times and memory, lower is better.",
+    "",
+    "## Targets (issue 7)",
+    "",
+    "| target | measured | must reach | aim | verdict |",
+    "| --- | --- | --- | --- | --- |",
+    ...targets(results).map(
+      (t) =>
+        `| ${t.label} | ${t.value === undefined ? "n/a" : `${format(t.value)}${t.unit}`} | ${t.atLeast ? "≥" : "≤"} ${t.mustReach}${t.unit} | ${t.atLeast ? "≥" : "≤"} ${t.aim}${t.unit} | ${verdict(t)} |`
+    ),
+    "",
+    "## All figures",
+    ""
+  ]
+  for (const metric of metrics) {
+    const present = contenders.filter((c) => results[metric.scenario]?.[c] !== undefined)
+    if (present.length === 0) continue
+    lines.push(
+      `### ${metric.label}`,
+      "",
+      "| contender | median | vs piscina | vs " + metric.baseline + " |",
+      "| --- | --- | --- | --- |"
+    )
+    for (const contender of present) {
+      const entry = results[metric.scenario][contender]
+      const value = entry.median[metric.key]
+      const vsPiscina = ratio(value, valueOf(results, metric.scenario, "piscina", metric.key))
+      const vsBaseline = ratio(value, valueOf(results, metric.scenario, metric.baseline, metric.key))
+      const shown = entry.error !== undefined ? `error: ${entry.error.split("\n")[0].slice(0, 80)}` : format(value)
+      lines.push(
+        `| ${contender} | ${shown} | ${format(vsPiscina)}${vsPiscina === undefined ? "" : "x"} | ${format(vsBaseline)}${vsBaseline === undefined ? "" : "x"} |`
+      )
+    }
+    lines.push("")
+  }
+  const chartData = metrics.flatMap((metric) =>
+    contenders.flatMap((contender) => {
+      const value = valueOf(results, metric.scenario, contender, metric.key)
+      const piscina = valueOf(results, metric.scenario, "piscina", metric.key)
+      const relative = ratio(value, piscina)
+      if (relative === undefined || relative === 0) return []
+      // Normalised so that higher is always better: 1.0 is piscina.
+      return [{ metric: metric.label, contender, score: metric.higherIsBetter ? relative : 1 / relative }]
+    })
+  )
+  const spec: vegaLite.TopLevelSpec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Relative to piscina (1.0); higher is better",
+    data: { values: chartData },
+    mark: "bar",
+    encoding: {
+      row: { field: "metric", type: "nominal", header: { labelAngle: 0, labelAlign: "left", labelLimit: 420 } },
+      y: { field: "contender", type: "nominal", axis: { title: null } },
+      x: { field: "score", type: "quantitative", scale: { type: "log" }, title: "score (log scale)" },
+      color: { field: "contender", type: "nominal", legend: null }
+    },
+    width: 360
+  }
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: "none" })
+  const svg = await view.toSVG()
+  lines.push("![chart](results.svg)", "")
+  return { markdown: lines.join("\n"), svg }
+}

@@ -1,0 +1,48 @@
+/**
+ * The benchmark's tasks for effect-futures: the same work the peers' worker module does.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as Task from "../src/Task.ts"
+
+const fibSync = (n: number): number => (n < 2 ? n : fibSync(n - 1) + fibSync(n - 2))
+
+export const noop = Task.make("noop", {
+  module: import.meta.url,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (n) => Effect.succeed(n)
+})
+
+export const fib = Task.make("fib", {
+  module: import.meta.url,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (n) => Effect.sync(() => fibSync(n))
+})
+
+export const double = Task.make("double", {
+  module: import.meta.url,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (n) => Effect.succeed(n * 2)
+})
+
+/** CPU-bound and never yielding: only terminating its worker stops it. */
+export const spin = Task.make("spin", {
+  module: import.meta.url,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (n) =>
+    Effect.sync(() => {
+      for (;;) Math.sqrt(n)
+    })
+})
+
+/** When the task started, in epoch milliseconds (comparable across threads). */
+export const stamp = Task.make("stamp", {
+  module: import.meta.url,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: () => Effect.sync(() => performance.timeOrigin + performance.now())
+})
