@@ -50,6 +50,12 @@ const scenarios: ReadonlyArray<Scenario> = [
   { name: "cancel", params: {}, contenders: pools }
 ].filter((s) => only === undefined || only.includes(s.name))
 
+/** CPU ticks of this process's children that have exited (cutime + cstime): a child's whole life, teardown included. */
+const childrenTicks = () => {
+  const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ")
+  return Number(fields[13]) + Number(fields[14])
+}
+
 /** Busy and total jiffies of the whole machine. */
 const machineTicks = () => {
   const cpu = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].split(/\s+/).slice(1).map(Number)
@@ -68,6 +74,7 @@ export interface Run {
 const runOnce = (contender: string, scenario: Scenario): Promise<Run> =>
   new Promise((resolve) => {
     const before = machineTicks()
+    const childrenBefore = childrenTicks()
     const started = performance.now()
     const child = spawn(process.execPath, [
       new URL("./child.ts", import.meta.url).pathname,
@@ -91,7 +98,8 @@ const runOnce = (contender: string, scenario: Scenario): Promise<Run> =>
       } catch {
         parsed = { error: `unreadable output: ${out.slice(0, 200)}` }
       }
-      const others = Math.max(0, after.busy - before.busy - (parsed.cpuTicks ?? 0))
+      const own = childrenTicks() - childrenBefore
+      const others = Math.max(0, after.busy - before.busy - own)
       const otherLoad = others / Math.max(1, after.total - before.total)
       let result = parsed.result
       if (result !== undefined && scenario.name === "startupCold") {

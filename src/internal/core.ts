@@ -20,7 +20,6 @@ import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { type BrokenExecutor, ExecutorShutdown, QueueFull, type SubmitError } from "../ExecutorError.ts"
@@ -139,7 +138,6 @@ export const make = Effect.fnUntraced(function* (
   const context = yield* Effect.context<never>()
   const clock = yield* Clock.Clock
   const runFork = Effect.runForkWith(context)
-  const futures = yield* FiberSet.make<unknown, unknown>()
 
   // The queue is an array with a moving head: O(1) push and shift; cancelled jobs are skipped when reached.
   let queue: Array<Job> = []
@@ -313,11 +311,8 @@ export const make = Effect.fnUntraced(function* (
     })
 
   const makeFuture = (job: Job): FutureImpl<any, any> => {
-    const fiber = runFork(awaitJob(job))
-    // An interruption that lands before the callback registered its finalizer must still withdraw the job.
-    fiber.addObserver(() => cancelJob(job))
-    FiberSet.addUnsafe(futures, fiber)
-    return new FutureImpl(fiber, {
+    // Forking registers the callback (and its finalizer) synchronously, so no interruption can slip in between.
+    return new FutureImpl(() => runFork(awaitJob(job)), {
       phase: () =>
         job.state === "queued" || (job.state === "running" && !backend.started(job)) ? "PENDING" : "RUNNING",
       cancelPending: () => cancelIfPending(job)
@@ -410,9 +405,6 @@ export const make = Effect.fnUntraced(function* (
     }
   }
 
-  /** Once every job is settled, the futures' fibers only have their outcome left to deliver. */
-  const futuresSettled = FiberSet.awaitEmpty(futures)
-
   /** Waits for queued and running jobs (at most `shutdownTimeout`, then interrupts them), then releases workers. */
   const drainThenClose = Effect.gen(function* () {
     const drained =
@@ -420,7 +412,6 @@ export const make = Effect.fnUntraced(function* (
         ? yield* Effect.as(Deferred.await(idle), true)
         : Option.isSome(yield* Effect.timeoutOption(Deferred.await(idle), options.shutdownTimeout))
     if (!drained) cancelEverything()
-    yield* futuresSettled
     yield* closeBackend
   })
 
@@ -447,7 +438,6 @@ export const make = Effect.fnUntraced(function* (
         closed = true
         cancelEverything()
       }
-      yield* futuresSettled
       yield* closeBackend
     }).pipe(Effect.uninterruptible)
   )

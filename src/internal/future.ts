@@ -45,15 +45,27 @@ export const joinTyped = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<A, E | 
 
 export class FutureImpl<A, E> extends Effectable.Class<A, E | CancelledError> {
   readonly [TypeId]: TypeId = TypeId
-  readonly fiber: Fiber.Fiber<A, E>
   readonly control: Control
   /** Set when `cancel` withdrew pending work, so the state reads CANCELLED before the fiber has ended. */
   cancelRequested = false
+  #fiber: Fiber.Fiber<A, E> | undefined
+  readonly #startFiber: (() => Fiber.Fiber<A, E>) | undefined
 
-  constructor(fiber: Fiber.Fiber<A, E>, control: Control) {
+  /**
+   * `fiber` may be given lazily: an executor's future starts its fiber only when something asks for it (awaiting,
+   * a query, a callback). A fiber is most of a future's memory, and a burst of queued tasks needs none until then;
+   * since forking is synchronous, a fiber started after its task ended is already done when returned.
+   */
+  constructor(fiber: Fiber.Fiber<A, E> | (() => Fiber.Fiber<A, E>), control: Control) {
     super()
-    this.fiber = fiber
+    if (typeof fiber === "function") this.#startFiber = fiber
+    else this.#fiber = fiber
     this.control = control
+  }
+
+  get fiber(): Fiber.Fiber<A, E> {
+    if (this.#fiber === undefined) this.#fiber = this.#startFiber!()
+    return this.#fiber
   }
 
   asEffect(): Effect.Effect<A, E | CancelledError> {
