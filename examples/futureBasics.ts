@@ -7,10 +7,11 @@ import { Executor, Future } from "../src/index.ts"
 import { fib } from "./tasks.ts"
 
 const program = Effect.gen(function* () {
+  // Wait for the worker to boot, so that the first task starts at once.
+  yield* Effect.flatMap(Executor.submit(fib, 1), (f) => Future.result(f))
   // One worker: the first task runs, the second waits.
   const running = yield* Executor.submit(fib, 38)
   const pending = yield* Executor.submit(fib, 38)
-  yield* Effect.sleep(50)
   console.log(`states: ${yield* Future.state(running)} / ${yield* Future.state(pending)}`)
 
   console.log(`cancel(pending) = ${yield* Future.cancel(pending)}`) // true: it will never run

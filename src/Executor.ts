@@ -19,7 +19,6 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { dual } from "effect/Function"
@@ -90,21 +89,31 @@ export class Executor extends Context.Service<
     ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError>
     /**
      * Submits a batch that runs on one worker, in order, stopping at the first item that does not succeed: the
-     * primitive behind `map`'s `chunksize`. The future holds one `Exit` per item that ran.
+     * primitive behind `map`'s `chunksize`. The future holds the values of the items that succeeded, in order, and
+     * the cause of the first that did not.
      */
     readonly submitBatch: <T extends Task.Any>(
       task: T,
       inputs: ReadonlyArray<Task.Payload<T>>
-    ) => Effect.Effect<
-      Future<ReadonlyArray<Exit.Exit<Task.Success<T>, Task.Error<T> | ExecutorError>>, ExecutorError>,
-      SubmitError
-    >
+    ) => Effect.Effect<Future<Batch<Task.Success<T>, Task.Error<T> | ExecutorError>, ExecutorError>, SubmitError>
     /** Stops accepting tasks, then releases the workers; see {@link ShutdownOptions}. */
     readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
     /** The executor's counters now. */
     readonly stats: Effect.Effect<Stats>
   }
 >()("effect-futures/Executor") {}
+
+/**
+ * What a batch (`submitBatch`, `map` with a `chunksize`) produced: the values of the items that succeeded, in input
+ * order, and the cause of the first item that did not (`undefined` when all succeeded). Items after it never ran.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Batch<A, E> {
+  readonly values: ReadonlyArray<A>
+  readonly failure: Cause.Cause<E> | undefined
+}
 
 /**
  * Options every executor layer accepts.
@@ -467,8 +476,9 @@ export interface MapOptions {
    */
   readonly timeout?: Duration.Input | undefined
   /**
-   * How many inputs may be submitted ahead of the consumer (default `2 × concurrency × chunksize`): inputs are pulled
-   * lazily, so an endless input never runs ahead unboundedly.
+   * How many inputs may be submitted ahead of the consumer (default `4 × concurrency × chunksize`, enough to keep every
+   * worker busy while results are consumed): inputs are pulled lazily, so an endless input never runs ahead
+   * unboundedly.
    */
   readonly buffersize?: number | undefined
 }
@@ -530,7 +540,7 @@ export const map: {
           const chunksize = Options.positiveInt("chunksize", options.chunksize, 1)
           return {
             chunksize,
-            buffersize: Options.positiveInt("buffersize", options.buffersize, 2 * executor.concurrency * chunksize),
+            buffersize: Options.positiveInt("buffersize", options.buffersize, 4 * executor.concurrency * chunksize),
             timeout: Options.duration("timeout", options.timeout, undefined, true)
           }
         })
@@ -547,8 +557,8 @@ export const map: {
             : source.pipe(
                 Stream.grouped(chunksize),
                 Stream.mapEffect((chunk) => awaitOwned(executor.submitBatch(task, chunk)), { concurrency }),
-                Stream.flattenIterable,
-                Stream.mapEffect((exit) => exit)
+                // One array per chunk, not one step per item: the values up to the first failure, then the failure.
+                Stream.flatMap(batchToStream)
               )
         return timeout === undefined || timeout === Infinity
           ? results
@@ -558,6 +568,11 @@ export const map: {
       })
     )
 )
+
+const batchToStream = <A, E>(batch: Batch<A, E>): Stream.Stream<A, E> =>
+  batch.failure === undefined
+    ? Stream.fromArray(batch.values)
+    : Stream.concat(Stream.fromArray(batch.values), Stream.failCause(batch.failure))
 
 /** Submits and awaits; if the awaiting fiber is interrupted, the future is interrupted too. */
 const awaitOwned = <A, E, E2>(submitting: Effect.Effect<Future<A, E>, E2>) =>

@@ -9,14 +9,25 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
+import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import * as ExecutorError from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
-import type { WireExecutorError, WireExit } from "./protocol.ts"
+import type { ChunkResult, WireExecutorError, WireExit } from "./protocol.ts"
+
+export type { ChunkResult }
 
 type Parser = (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>
 
 interface Codecs {
+  /**
+   * True when the payload's Schema has no transformation (its encoded form is its type): the caller's encode has
+   * already validated the value, and decoding it again in the worker would only repeat that check.
+   */
+  readonly payloadIsEncoded: boolean
+  /** Likewise for the success: the worker's encode validated it; the caller need not decode it again. */
+  readonly successIsEncoded: boolean
   readonly encodePayload: Parser
   readonly decodePayload: Parser
   readonly encodeSuccess: Parser
@@ -31,6 +42,8 @@ const codecsOf = (task: Task.Any): Codecs => {
   let codecs = cache.get(task)
   if (codecs === undefined) {
     codecs = {
+      payloadIsEncoded: SchemaAST.toEncoded(task.payload.ast) === task.payload.ast,
+      successIsEncoded: SchemaAST.toEncoded(task.success.ast) === task.success.ast,
       encodePayload: Schema.encodeUnknownExit(task.payload),
       decodePayload: Schema.decodeUnknownExit(task.payload),
       encodeSuccess: Schema.encodeUnknownExit(task.success),
@@ -48,6 +61,25 @@ const describe = (cause: Cause.Cause<Schema.SchemaError>): string => {
   if (Result.isSuccess(error)) return error.success.message
   const defect = Cause.findDefect(cause)
   return Result.isSuccess(defect) ? String(defect.success) : Cause.pretty(cause)
+}
+
+/** Encodes a batch of payloads (the Schema's parser found once); the first that fails its Schema fails them all. */
+export const encodePayloads = (
+  task: Task.Any,
+  inputs: ReadonlyArray<unknown>
+): Result.Result<Array<unknown>, ExecutorError.EncodeError> => {
+  const encode = codecsOf(task).encodePayload
+  const encoded: Array<unknown> = new Array(inputs.length)
+  for (let i = 0; i < inputs.length; i++) {
+    const exit = safely(encode, inputs[i])
+    if (Exit.isFailure(exit)) {
+      return Result.fail(
+        new ExecutorError.EncodeError({ task: task.name, which: "payload", message: describe(exit.cause) })
+      )
+    }
+    encoded[i] = exit.value
+  }
+  return Result.succeed(encoded)
 }
 
 /** Encodes the caller's payload before it leaves; a payload that fails its Schema never reaches a worker. */
@@ -103,26 +135,73 @@ export const encodeExit = (task: Task.Any, exit: Exit.Exit<unknown, unknown>): W
   return { _tag: "Interrupted" }
 }
 
+/** Decodes a payload in the worker; for a Schema without transformations the caller's encode already checked it. */
+const decodePayload = (task: Task.Any, payload: unknown): Exit.Exit<unknown, Schema.SchemaError> => {
+  const codecs = codecsOf(task)
+  return codecs.payloadIsEncoded ? Exit.succeed(payload) : safely(codecs.decodePayload, payload)
+}
+
+/** Decodes the payload and calls `run`: the task's Effect, or the outcome if it could not even start. */
+const prepare = (task: Task.Any, payload: unknown): Effect.Effect<unknown, unknown> | WireExit => {
+  const decoded = decodePayload(task, payload)
+  if (Exit.isFailure(decoded)) return schemaFailure("DecodeError", task, "payload", decoded.cause)
+  let effect: Effect.Effect<unknown, unknown>
+  try {
+    effect = task.run(decoded.value)
+  } catch (defect) {
+    return defectToWire(defect)
+  }
+  if (!Effect.isEffect(effect)) {
+    return defectToWire(new TypeError(`Task "${task.name}" must return an Effect from \`run\`, got ${typeof effect}`))
+  }
+  return effect
+}
+
+const isWire = (value: Effect.Effect<unknown, unknown> | WireExit): value is WireExit => !Effect.isEffect(value)
+
 /**
  * Runs a task on an encoded payload and encodes the outcome: what a worker does for one task, and what the
  * in-process executor does so that both keep exactly the same semantics.
  */
 export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<WireExit> => {
-  const decoded = safely(codecsOf(task).decodePayload, payload)
-  if (Exit.isFailure(decoded)) return Effect.succeed(schemaFailure("DecodeError", task, "payload", decoded.cause))
-  let effect: Effect.Effect<unknown, unknown>
-  try {
-    effect = task.run(decoded.value)
-  } catch (defect) {
-    return Effect.succeed(defectToWire(defect))
-  }
-  if (!Effect.isEffect(effect)) {
-    return Effect.succeed(
-      defectToWire(new TypeError(`Task "${task.name}" must return an Effect from \`run\`, got ${typeof effect}`))
-    )
-  }
-  return Effect.map(Effect.exit(effect), (exit) => encodeExit(task, exit))
+  const prepared = prepare(task, payload)
+  if (isWire(prepared)) return Effect.succeed(prepared)
+  return Effect.map(Effect.exit(prepared), (exit) => encodeExit(task, exit))
 }
+
+/**
+ * Runs a chunk of payloads one after the other, stopping at the first that does not succeed. Each item whose Effect
+ * completes synchronously runs on a fiber that finishes before `runFork` returns (or on none, for an Effect that is
+ * already an Exit): measured here, ~0.2 µs per item against ~0.75 µs when every item is `yield*`-ed in one fiber,
+ * which is what lets `map` with a chunksize approach a raw worker loop. An item that goes async is awaited, and
+ * interrupting the chunk interrupts it.
+ */
+export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
+  Effect.gen(function* () {
+    const codecs = codecsOf(task)
+    const values: Array<unknown> = []
+    for (const payload of payloads) {
+      const prepared = prepare(task, payload)
+      if (isWire(prepared)) return { values, failure: prepared }
+      let exit: Exit.Exit<unknown, unknown>
+      if (Exit.isExit(prepared)) {
+        exit = prepared
+      } else {
+        const fiber = Effect.runFork(prepared)
+        exit = fiber.pollUnsafe() ?? (yield* Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber)))
+      }
+      // The common case, a success, is encoded straight into `values` without an intermediate outcome object.
+      if (Exit.isSuccess(exit)) {
+        const encoded = safely(codecs.encodeSuccess, exit.value)
+        if (Exit.isSuccess(encoded)) {
+          values.push(encoded.value)
+          continue
+        }
+      }
+      return { values, failure: encodeExit(task, exit) }
+    }
+    return { values, failure: undefined }
+  })
 
 const executorErrorFromWire = (error: WireExecutorError): ExecutorError.ExecutorError => {
   switch (error._tag) {
@@ -142,7 +221,7 @@ export const decodeExit = (task: Task.Any, wire: WireExit): Exit.Exit<unknown, u
   const codecs = codecsOf(task)
   switch (wire._tag) {
     case "Success": {
-      const decoded = safely(codecs.decodeSuccess, wire.value)
+      const decoded = codecs.successIsEncoded ? Exit.succeed(wire.value) : safely(codecs.decodeSuccess, wire.value)
       return Exit.isSuccess(decoded)
         ? decoded
         : Exit.fail(
@@ -184,6 +263,36 @@ const safeJson = (value: unknown) => {
   } catch {
     return String(value)
   }
+}
+
+/** A chunk's outcome in the caller: the decoded values, then the cause of the first item that did not succeed. */
+export interface Batch {
+  readonly values: ReadonlyArray<unknown>
+  readonly failure: Cause.Cause<unknown> | undefined
+}
+
+export const decodeChunk = (task: Task.Any, chunk: ChunkResult): Batch => {
+  const codecs = codecsOf(task)
+  let values = chunk.values
+  if (!codecs.successIsEncoded) {
+    const decodedValues: Array<unknown> = []
+    for (const value of chunk.values) {
+      const decoded = safely(codecs.decodeSuccess, value)
+      if (Exit.isFailure(decoded)) {
+        const error = new ExecutorError.DecodeError({
+          task: task.name,
+          which: "success",
+          message: describe(decoded.cause)
+        })
+        return { values: decodedValues, failure: Cause.fail(error) }
+      }
+      decodedValues.push(decoded.value)
+    }
+    values = decodedValues
+  }
+  if (chunk.failure === undefined) return { values, failure: undefined }
+  const exit = decodeExit(task, chunk.failure)
+  return { values, failure: Exit.isFailure(exit) ? exit.cause : undefined }
 }
 
 /**

@@ -24,9 +24,9 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { type BrokenExecutor, ExecutorShutdown, QueueFull, type SubmitError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
-import { decodeExit, encodePayload } from "./codec.ts"
+import { type Batch, decodeChunk, decodeExit, encodePayload, encodePayloads } from "./codec.ts"
 import { FutureImpl } from "./future.ts"
-import type { WireExit } from "./protocol.ts"
+import type { ChunkResult, WireExit } from "./protocol.ts"
 import { Samples } from "./samples.ts"
 
 export type JobState = "queued" | "running" | "done" | "cancelled"
@@ -77,7 +77,7 @@ export interface Backend {
 /** How a backend talks to the core. */
 export interface Host {
   /** A running job ended with this outcome (ignored if it was cancelled meanwhile). */
-  readonly finish: (job: Job, exit: WireExit | ReadonlyArray<WireExit>) => void
+  readonly finish: (job: Job, exit: WireExit | ChunkResult) => void
   /** A running job's worker died or the job could not be run: fail it with an executor error. */
   readonly fail: (job: Job, error: unknown) => void
   /** There may be room for queued jobs now. */
@@ -121,7 +121,7 @@ export interface Core {
   readonly submitChunk: (
     task: Task.Any,
     inputs: ReadonlyArray<unknown>
-  ) => Effect.Effect<FutureImpl<ReadonlyArray<Exit.Exit<unknown, unknown>>, unknown>, SubmitError>
+  ) => Effect.Effect<FutureImpl<Batch, unknown>, SubmitError>
   readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
   readonly stats: Effect.Effect<Stats>
 }
@@ -220,9 +220,9 @@ export const make = Effect.fnUntraced(function* (
       leaveRunning(job)
       let exit: Exit.Exit<unknown, unknown>
       if (job.chunk) {
-        const exits = (wire as ReadonlyArray<WireExit>).map((w) => decodeExit(job.task, w))
-        exit = Exit.succeed(exits)
-        if (exits.every(Exit.isSuccess)) counts.completed++
+        const batch = decodeChunk(job.task, wire as ChunkResult)
+        exit = Exit.succeed(batch)
+        if (batch.failure === undefined) counts.completed++
         else counts.failed++
       } else {
         exit = decodeExit(job.task, wire as WireExit)
@@ -364,13 +364,9 @@ export const make = Effect.fnUntraced(function* (
 
   const submitChunk = (task: Task.Any, inputs: ReadonlyArray<unknown>) =>
     Effect.map(admit, () => {
-      const payloads: Array<unknown> = []
-      for (const input of inputs) {
-        const encoded = encodePayload(task, input)
-        if (encoded._tag === "Failure") return failedFuture(encoded.failure)
-        payloads.push(encoded.success)
-      }
-      return enqueue(task, payloads, true)
+      const encoded = encodePayloads(task, inputs)
+      if (encoded._tag === "Failure") return failedFuture(encoded.failure)
+      return enqueue(task, encoded.success, true)
     })
 
   const closeBackend = Effect.suspend(() => {

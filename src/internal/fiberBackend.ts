@@ -11,10 +11,10 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { BrokenExecutor, taskDefectFrom } from "../ExecutorError.ts"
-import { type Backend, type Host, type Job } from "./core.ts"
-import { describeWireFailure, encodePayload, runEncoded } from "./codec.ts"
+import type { Backend, Host } from "./core.ts"
+import { describeWireFailure, encodePayload, runChunkEncoded, runEncoded } from "./codec.ts"
 import type { Initializer } from "./options.ts"
-import type { WireExit } from "./protocol.ts"
+import type { ChunkResult, WireExit } from "./protocol.ts"
 
 export const make = (concurrency: number, initializer: Initializer | undefined) => (host: Host) =>
   Effect.gen(function* () {
@@ -23,23 +23,12 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
     const live = new Set<Fiber.Fiber<unknown>>()
     let busy = 0
 
-    const runChunk = (job: Job) =>
-      Effect.gen(function* () {
-        const exits: Array<WireExit> = []
-        for (const payload of job.payload as ReadonlyArray<unknown>) {
-          const exit = yield* runEncoded(job.task, payload)
-          exits.push(exit)
-          if (exit._tag !== "Success") break
-        }
-        return exits
-      })
-
     const backend: Backend = {
       start: (job) => {
         if (busy >= concurrency) return false
         busy++
-        const effect: Effect.Effect<WireExit | ReadonlyArray<WireExit>> = job.chunk
-          ? runChunk(job)
+        const effect: Effect.Effect<WireExit | ChunkResult> = job.chunk
+          ? runChunkEncoded(job.task, job.payload as ReadonlyArray<unknown>)
           : runEncoded(job.task, job.payload)
         const fiber = runFork(effect)
         job.slot = fiber
@@ -49,9 +38,9 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
           if (job.slot !== fiber) return
           job.slot = undefined
           busy--
+          host.pump()
           if (exit._tag === "Success") host.finish(job, exit.value)
           else host.fail(job, taskDefectFrom(Cause.squash(exit.cause)))
-          host.pump()
         })
         return true
       },

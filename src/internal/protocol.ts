@@ -7,6 +7,12 @@
  * @internal
  */
 
+/** How a chunk ended: the encoded values of the items that succeeded, in order, then the first that did not. */
+export interface ChunkResult {
+  readonly values: ReadonlyArray<unknown>
+  readonly failure: WireExit | undefined
+}
+
 /** How a task ended, as it crosses the boundary. `value` and `error` are Schema-encoded. */
 export type WireExit =
   | { readonly _tag: "Success"; readonly value: unknown }
@@ -57,7 +63,7 @@ export type FromWorker =
   | { readonly _tag: "Ready" }
   | { readonly _tag: "InitFailed"; readonly message: string }
   | { readonly _tag: "Done"; readonly id: number; readonly exit: WireExit }
-  | { readonly _tag: "ChunkDone"; readonly id: number; readonly exits: ReadonlyArray<WireExit> }
+  | { readonly _tag: "ChunkDone"; readonly id: number; readonly result: ChunkResult }
   /** The task was taken back (cancelled or withdrawn through its claim cell) and never ran here. */
   | { readonly _tag: "Skipped"; readonly id: number }
 

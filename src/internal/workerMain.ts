@@ -9,7 +9,7 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Task from "../Task.ts"
 import { claim, STARTED } from "./claims.ts"
-import { describeWireFailure, runEncoded, transferablesOf } from "./codec.ts"
+import { type ChunkResult, describeWireFailure, runChunkEncoded, runEncoded, transferablesOf } from "./codec.ts"
 import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
 
 export interface Port {
@@ -100,12 +100,14 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
       }
       if (!Task.isTask(resolved)) {
         port.post(
-          work._tag === "Run" ? { _tag: "Done", id, exit: resolved } : { _tag: "ChunkDone", id, exits: [resolved] }
+          work._tag === "Run"
+            ? { _tag: "Done", id, exit: resolved }
+            : { _tag: "ChunkDone", id, result: { values: [], failure: resolved } }
         )
         return next()
       }
-      const effect: Effect.Effect<WireExit | ReadonlyArray<WireExit>> =
-        work._tag === "Run" ? runEncoded(resolved, work.payload) : runChunk(resolved, work.payloads)
+      const effect: Effect.Effect<WireExit | ChunkResult> =
+        work._tag === "Run" ? runEncoded(resolved, work.payload) : runChunkEncoded(resolved, work.payloads)
       const fiber = Effect.runFork(effect)
       slot.fiber = fiber
       fiber.addObserver((exit) => {
@@ -120,18 +122,16 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
 
   const post = (id: number, task: string, exit: Exit.Exit<unknown>) => {
     if (Exit.isFailure(exit)) return port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
-    const value = exit.value as WireExit | ReadonlyArray<WireExit>
-    if (Array.isArray(value)) {
-      const transfer = value.flatMap((item: WireExit) =>
-        item._tag === "Success" ? (transferablesOf(item.value) ?? []) : []
-      )
+    const value = exit.value as WireExit | ChunkResult
+    if ("values" in value) {
+      const transfer = transferablesOf(value.values)
       try {
-        return port.post({ _tag: "ChunkDone", id, exits: value }, transfer.length > 0 ? transfer : undefined)
+        return port.post({ _tag: "ChunkDone", id, result: value }, transfer)
       } catch (cause) {
-        return port.post({ _tag: "ChunkDone", id, exits: [notCloneable(task, cause)] })
+        return port.post({ _tag: "ChunkDone", id, result: { values: [], failure: notCloneable(task, cause) } })
       }
     }
-    const wire = value as WireExit
+    const wire = value
     const transfer = wire._tag === "Success" ? transferablesOf(wire.value) : undefined
     try {
       port.post({ _tag: "Done", id, exit: wire }, transfer)
@@ -139,17 +139,6 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
       port.post({ _tag: "Done", id, exit: notCloneable(task, cause) })
     }
   }
-
-  const runChunk = (task: Task.Any, payloads: ReadonlyArray<unknown>) =>
-    Effect.gen(function* () {
-      const exits: Array<WireExit> = []
-      for (const payload of payloads) {
-        const exit = yield* runEncoded(task, payload)
-        exits.push(exit)
-        if (exit._tag !== "Success") break
-      }
-      return exits
-    })
 
   const interrupt = (id: number) => {
     if (current?.id === id) {

@@ -34,7 +34,7 @@ import * as Claims from "./claims.ts"
 import { encodePayload } from "./codec.ts"
 import type { Backend, Host, Job } from "./core.ts"
 import type { Initializer } from "./options.ts"
-import type { FromWorker, WireExit, WorkerInit } from "./protocol.ts"
+import type { ChunkResult, FromWorker, WireExit, WorkerInit } from "./protocol.ts"
 import type { Transport, WorkerExit, WorkerHandle } from "./transport.ts"
 
 export interface PoolOptions {
@@ -240,7 +240,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         case "Done":
           return onDone(worker, message.id, message.exit)
         case "ChunkDone":
-          return onDone(worker, message.id, message.exits)
+          return onDone(worker, message.id, message.result)
         case "Skipped":
           return releaseCell(worker, message.id)
       }
@@ -253,13 +253,15 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       worker.freeCells.push(cell)
     }
 
-    const onDone = (worker: PoolWorker, id: number, exit: WireExit | ReadonlyArray<WireExit>) => {
+    const onDone = (worker: PoolWorker, id: number, exit: WireExit | ChunkResult) => {
       releaseCell(worker, id)
       const job = worker.jobs.find((job) => job.id === id)
       if (job === undefined) return
       removeJob(worker, job)
-      host.finish(job, exit)
+      // The worker's next step comes first: whoever awaits this job may resume synchronously inside `finish` and
+      // submit again, and should then find the worker free.
       afterRemoval(worker)
+      host.finish(job, exit)
     }
 
     /** A job left the worker: decide what the worker does next. */
