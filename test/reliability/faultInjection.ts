@@ -34,16 +34,26 @@ export interface PlanOptions {
   readonly tasks: number
   /** Whether the layer runs on real workers (crashes, spins and out-of-memory only make sense there). */
   readonly workers: boolean
+  /** The share of tasks that exit their worker (default 0.04): each costs a worker boot, so long runs use less. */
+  readonly crashShare?: number
+  /** Whether to add one endless spin and one out-of-memory task (default true; each costs seconds). */
+  readonly extremes?: boolean
 }
 
-export const makePlan = ({ seed, tasks, workers }: PlanOptions): ReadonlyArray<Kind> => {
+export const makePlan = ({
+  seed,
+  tasks,
+  workers,
+  crashShare = 0.04,
+  extremes = true
+}: PlanOptions): ReadonlyArray<Kind> => {
   const random = prng(seed)
   const weights: ReadonlyArray<readonly [Kind, number]> = workers
     ? [
-        ["ok", 0.62],
+        ["ok", 0.66 - crashShare],
         ["typedFailure", 0.12],
         ["defect", 0.1],
-        ["crash", 0.04],
+        ["crash", crashShare],
         ["cancelPending", 0.08],
         ["interruptRunning", 0.04]
       ]
@@ -68,7 +78,7 @@ export const makePlan = ({ seed, tasks, workers }: PlanOptions): ReadonlyArray<K
     plan.push(kind)
   }
   // Few of these: each costs a worker (terminated, or dead of out-of-memory) and its replacement's boot.
-  if (workers) plan.splice(Math.floor(random() * plan.length), 0, "spin", "oom")
+  if (workers && extremes) plan.splice(Math.floor(random() * plan.length), 0, "spin", "oom")
   return plan
 }
 
