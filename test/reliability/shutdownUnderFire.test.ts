@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
 import { Executor, ExecutorError, Future } from "../../src/index.ts"
 import { failureOf } from "../contract.ts"
 import { makeBoard } from "../fixtures/latch.ts"
@@ -35,6 +36,12 @@ describe.each(Object.keys(layers) as Array<keyof typeof layers>)("shutdown under
       const queued = yield* Effect.forEach([1, 2, 3], (n) => Executor.submit(double, n))
 
       const shutting = yield* Effect.forkChild(Executor.shutdown(options))
+      // Let shutdown begin (and cancel what is pending) before anything frees a worker.
+      if (options.cancelFutures) {
+        yield* Future.state(crashing).pipe(
+          Effect.repeat({ until: (state) => state === "CANCELLED", schedule: Schedule.spaced(5) })
+        )
+      }
       yield* Future.interrupt(interrupted)
       yield* board.release(1)
       // A hang guard, not a timing assertion: shutdown must return.
