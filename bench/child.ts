@@ -20,6 +20,8 @@ const load = async (): Promise<Contender> => {
   switch (name) {
     case "effect-futures":
       return (await import("./contenders/effectFutures.ts")).contender
+    case "effect-futures+spare":
+      return (await import("./contenders/effectFutures.ts")).contenderWithSpare
     case "piscina":
       return (await import("./contenders/piscina.ts")).contender
     case "tinypool":

@@ -47,7 +47,7 @@ const scenarios: ReadonlyArray<Scenario> = [
     params: { items: quick ? 200_000 : 1_000_000, chunk: 1000 },
     contenders: ["effect-futures", "piscina", "raw-pipelined"]
   },
-  { name: "cancel", params: {}, contenders: pools }
+  { name: "cancel", params: {}, contenders: [...pools, "effect-futures+spare"] }
 ].filter((s) => only === undefined || only.includes(s.name))
 
 /** CPU ticks of this process's children that have exited (cutime + cstime): a child's whole life, teardown included. */

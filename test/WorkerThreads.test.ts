@@ -2,9 +2,12 @@
  * The worker-thread executor: the shared contract, then what only real workers can show — crashes, out-of-memory,
  * load errors, initializers, terminating stuck tasks, recycling and leaks.
  */
-import { Executor } from "../src/index.ts"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { Executor, Future } from "../src/index.ts"
 import { contractSuite } from "./contract.ts"
-import { workerSuite } from "./workerContract.ts"
+import { spin, whichWorker } from "./fixtures/workerTasks.ts"
+import { beats, eventually, heartbeatFile, workerSuite } from "./workerContract.ts"
 
 contractSuite("layerWorkerThreads", (options) =>
   Executor.layerWorkerThreads({
@@ -15,3 +18,20 @@ contractSuite("layerWorkerThreads", (options) =>
 )
 
 workerSuite("layerWorkerThreads", (options) => Executor.layerWorkerThreads(options))
+
+describe("layerWorkerThreads: spare workers", () => {
+  it.live("a spare takes the place of a worker lost to an interrupted CPU-bound task, and is replenished", () =>
+    Effect.gen(function* () {
+      const first = yield* Effect.flatMap(Executor.submit(whichWorker, 0), (f) => Future.result(f))
+      yield* eventually(Effect.map(Executor.stats, (s) => s.spares === 1))
+      const heartbeat = heartbeatFile()
+      const spinning = yield* Executor.submit(spin, heartbeat)
+      yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
+      yield* Future.interrupt(spinning)
+      const next = yield* Effect.flatMap(Executor.submit(whichWorker, 0), (f) => Future.result(f))
+      assert.notStrictEqual(next, first, "the next task ran on another worker")
+      // The spare took the lost worker's place; a new spare boots: back to one worker and one spare.
+      yield* eventually(Effect.map(Executor.stats, (s) => s.spares === 1 && s.workers === 1))
+    }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1, spareWorkers: 1, interrupt: "terminate" })))
+  )
+})

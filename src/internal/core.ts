@@ -72,6 +72,8 @@ export interface Backend {
   /** Releases every worker. Called once, when no job is queued or running, or when shutting down by force. */
   readonly close: Effect.Effect<void>
   readonly workers: () => number
+  /** Booted spare workers ready to take a lost worker's place. */
+  readonly spares: () => number
 }
 
 /** How a backend talks to the core. */
@@ -95,6 +97,7 @@ export interface Host {
 
 export interface Stats {
   readonly workers: number
+  readonly spares: number
   readonly busy: number
   readonly queued: number
   readonly completed: number
@@ -440,6 +443,7 @@ export const make = Effect.fnUntraced(function* (
 
   const stats = Effect.sync((): Stats => ({
     workers: backend.workers(),
+    spares: backend.spares(),
     busy: running - backend.waiting(),
     queued: queuedCount + backend.waiting(),
     completed: counts.completed,

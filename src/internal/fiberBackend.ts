@@ -56,7 +56,8 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
       cancelPending: () => false,
       waiting: () => 0,
       close: Effect.suspend(() => Fiber.interruptAll(Array.from(live))),
-      workers: () => concurrency
+      workers: () => concurrency,
+      spares: () => 0
     }
     return backend
   })

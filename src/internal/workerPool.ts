@@ -47,6 +47,8 @@ export interface PoolOptions {
   /** Milliseconds. */
   readonly interruptGracePeriod: number
   readonly initializer: Initializer | undefined
+  /** Booted workers kept in reserve (not counted in `maxWorkers`) to replace a lost worker without a boot. */
+  readonly spareWorkers: number
 }
 
 /** Consecutive workers dying before they are ready, after which the executor is broken (no crash loop). */
@@ -55,7 +57,7 @@ export const maxStartFailures = 3
 /** Jobs a busy worker thread may hold: the running one plus one pre-queued. */
 const PREFETCH = 2
 
-type WorkerState = "starting" | "active" | "draining" | "retiring"
+type WorkerState = "starting" | "spare" | "active" | "draining" | "retiring"
 
 interface PoolWorker {
   readonly id: number
@@ -189,7 +191,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       for (const worker of workers.values()) terminate(worker)
     }
 
-    const spawn = () => {
+    const spawn = (asSpare = false) => {
       const id = nextWorkerId++
       const cells = transport.sharedMemory ? Claims.makeCells() : undefined
       let handle: WorkerHandle
@@ -207,7 +209,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       const worker: PoolWorker = {
         id,
         handle,
-        state: "starting",
+        state: asSpare ? "spare" : "starting",
         jobs: [],
         cells: cells === undefined ? undefined : new Int32Array(cells),
         freeCells: cells === undefined ? [] : Array.from({ length: Claims.CELLS }, (_, i) => i),
@@ -216,19 +218,54 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         timer: undefined
       }
       workers.set(id, worker)
+      if (asSpare) {
+        spares.add(worker)
+        return
+      }
       starting++
       active++
+    }
+
+    /** Spares booted and ready to take a place in the pool at once. */
+    const spares = new Set<PoolWorker>()
+    const readySpares = new Set<PoolWorker>()
+
+    const keepSpares = () => {
+      while (!closing && !broken && spares.size < options.spareWorkers) spawn(true)
+    }
+
+    /** Puts a ready spare in the place of a worker that would otherwise have to boot. */
+    const promoteSpare = (): boolean => {
+      const spare = readySpares.values().next().value
+      if (spare === undefined) return false
+      readySpares.delete(spare)
+      spares.delete(spare)
+      setState(spare, "active")
+      becomeIdle(spare)
+      keepSpares()
+      return true
     }
 
     /** Starts workers while there is queued work (or fewer than `minWorkers`) and room under `maxWorkers`. */
     const topUp = () => {
       if (closing || broken) return
-      while (active < options.maxWorkers && (starting < host.queued() || active < options.minWorkers)) spawn()
+      // Jobs waiting on a busy worker count as demand too: a new worker takes them over (see `steal`).
+      const demand = () => host.queued() + waitingJobs()
+      while (active < options.maxWorkers && (starting < demand() || active < options.minWorkers)) {
+        if (promoteSpare()) return
+        spawn()
+      }
     }
 
     const onMessage = (worker: PoolWorker, message: FromWorker) => {
       switch (message._tag) {
         case "Ready":
+          if (worker.state === "spare") {
+            startFailures = 0
+            readySpares.add(worker)
+            worker.handle.setRef(false)
+            return
+          }
           if (worker.state !== "starting") return
           startFailures = 0
           setState(worker, "active")
@@ -305,6 +342,16 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       removeIdle(worker)
       workers.delete(worker.id)
       const state = worker.state
+      if (state === "spare") {
+        spares.delete(worker)
+        readySpares.delete(worker)
+        if (!closing && !broken && ++startFailures >= maxStartFailures) {
+          breakPool(`Spare workers keep dying (${startFailures} in a row); last: ${describeExit(worker, exit)}`)
+        }
+        keepSpares()
+        if (workers.size === 0 && onAllExited !== undefined) onAllExited()
+        return
+      }
       if (state !== "retiring") setState(worker, "retiring")
       if (state === "starting" && !closing && !broken && ++startFailures >= maxStartFailures) {
         breakPool(`Workers keep dying while starting (${startFailures} in a row); last: ${describeExit(worker, exit)}`)
@@ -408,6 +455,15 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       return undefined
     }
 
+    /** Jobs sent to a worker that has not started them. */
+    const waitingJobs = () => {
+      let count = 0
+      for (const worker of workers.values()) {
+        for (const job of worker.jobs) if (!startedOn(worker, job)) count++
+      }
+      return count
+    }
+
     const backend: Backend = {
       started: (job) => {
         const worker = job.slot as PoolWorker | undefined
@@ -419,13 +475,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         afterRemoval(worker)
         return true
       },
-      waiting: () => {
-        let count = 0
-        for (const worker of workers.values()) {
-          for (const job of worker.jobs) if (!startedOn(worker, job)) count++
-        }
-        return count
-      },
+      waiting: () => waitingJobs(),
       start: (job) => {
         if (!recentModules.has(job.task.module) && recentModules.size < 16) recentModules.add(job.task.module)
         const free = idle.pop()
@@ -455,10 +505,14 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         onAllExited = () => resume(Effect.void)
         for (const worker of workers.values()) terminate(worker)
       }),
-      workers: () => active
+      workers: () => active,
+      spares: () => readySpares.size
     }
 
-    yield* Effect.sync(topUp)
+    yield* Effect.sync(() => {
+      topUp()
+      keepSpares()
+    })
     return backend
   })
 
