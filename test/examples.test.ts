@@ -27,6 +27,11 @@ const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, ReadonlyArra
   ],
   ["callbacksAndChaining.ts", [], [/fib\(25\) = 75025, doubled = 150050/, /complete: true, again: false/]],
   ["runInExecutor.ts", [], [/Effect: fib\(27\) = 196418/, /TimeoutError/, /aborted -> CancelledError/]],
+  [
+    "responsiveness.ts",
+    [],
+    [/inline {2}: \d+ ms of work, 0 heartbeat ticks/, /on pool : \d+ ms of work, [1-9]\d* heartbeat ticks/]
+  ],
   ["httpServer.ts", ["--self-test"], [/5 bytes -> sha256 2cf24dba5fb0a30e/, /server closed, pool disposed/]]
 ]
 
