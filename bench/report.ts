@@ -2,6 +2,7 @@
  * Turns the medians into bench/RESULTS.md (tables with ratios to piscina and to the raw baseline, and the issue's
  * targets) and bench/results.svg (a Vega-Lite chart rendered to SVG in Node).
  */
+import * as fs from "node:fs"
 import * as vega from "vega"
 import * as vegaLite from "vega-lite"
 import type { Results } from "./run.ts"
@@ -231,5 +232,8 @@ export const render = async (meta: Record<string, unknown>, results: Results) =>
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: "none" })
   const svg = await view.toSVG()
   lines.push("![chart](results.svg)", "")
+  // The analysis (what the profiles show where a target is not met) is written by hand, next to this file.
+  const notes = new URL("./NOTES.md", import.meta.url)
+  if (fs.existsSync(notes)) lines.push(fs.readFileSync(notes, "utf8"))
   return { markdown: lines.join("\n"), svg }
 }

@@ -135,8 +135,9 @@ export interface CommonOptions {
   readonly onFull?: "suspend" | "fail" | undefined
   /**
    * How long closing the layer's scope (or `shutdown({ wait: true })`) waits for queued and running tasks before it
-   * interrupts them. Default: no limit, as Python's `shutdown(wait=True)`; set it so a stuck task cannot hold up
-   * shutdown.
+   * cancels them (running CPU-bound ones are terminated after `interruptGracePeriod`). Default `"30 seconds"`, so a
+   * task stuck in a loop cannot make shutdown hang; `Infinity` waits as long as it takes, as Python's
+   * `shutdown(wait=True)` does.
    */
   readonly shutdownTimeout?: Duration.Input | undefined
   /**
@@ -230,7 +231,7 @@ export interface ProcessOptions extends WorkerOptions {
 const parseCommon = (options: CommonOptions, kind: string) => ({
   maxQueue: Options.limit("maxQueue", options.maxQueue, Infinity),
   onFull: Options.oneOf("onFull", options.onFull, ["suspend", "fail"] as const, "suspend"),
-  shutdownTimeout: Options.duration("shutdownTimeout", options.shutdownTimeout, undefined, true),
+  shutdownTimeout: Options.duration("shutdownTimeout", options.shutdownTimeout, 30_000, true),
   initializer: Options.initializer(options.initializer),
   name: Options.name(options.name, kind)
 })
