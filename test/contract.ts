@@ -234,6 +234,18 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
       }).pipe(withExecutor({ workers: 1, maxQueue: 1, onFull: "suspend" }))
     )
 
+    it.live("maxQueue 0 admits a task a free worker can take, and refuses one that would have to wait", () =>
+      Effect.gen(function* () {
+        const board = yield* makeBoard
+        const first = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        yield* board.started(0)
+        const refused = yield* Effect.flip(Executor.submit(gated, { board: board.address, index: 1 }))
+        assert.instanceOf(refused, ExecutorError.QueueFull)
+        yield* board.release(0)
+        assert.strictEqual(yield* first, 0)
+      }).pipe(withExecutor({ workers: 1, maxQueue: 0, onFull: "fail" }))
+    )
+
     it.live("stats count outcomes", () =>
       Effect.gen(function* () {
         yield* Effect.forEach([1, 2, 3], (n) => Effect.flatMap(Executor.submit(double, n), Future.await))

@@ -67,6 +67,8 @@ export interface Backend {
    * will never run, false if it has started.
    */
   readonly cancelPending: (job: Job) => boolean
+  /** How many more jobs could start now, or as soon as a worker being started is ready, without waiting. */
+  readonly freeSlots: () => number
   /** How many running jobs wait on a worker without having started: they count as queued. */
   readonly waiting: () => number
   /** Releases every worker. Called once, when no job is queued or running, or when shutting down by force. */
@@ -337,7 +339,11 @@ export const make = Effect.fnUntraced(function* (
   const admit: Effect.Effect<void, SubmitError> = Effect.suspend(() => {
     const refused = admissionError()
     if (refused !== undefined) return Effect.fail(refused)
-    if (queuedCount + (options.maxQueue === Infinity ? 0 : backend.waiting()) < options.maxQueue) return Effect.void
+    // `maxQueue` bounds the tasks waiting for a busy worker: slots that are free (an idle worker, a worker booting
+    // or one the pool may still start) take tasks without any waiting.
+    if (options.maxQueue === Infinity || queuedCount + backend.waiting() < options.maxQueue + backend.freeSlots()) {
+      return Effect.void
+    }
     if (options.onFull === "fail") return Effect.fail(new QueueFull({ maxQueue: options.maxQueue }))
     return Effect.andThen(
       Effect.callback<void>((resume) => {

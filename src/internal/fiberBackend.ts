@@ -53,6 +53,7 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
         fiber.interruptUnsafe()
       },
       started: () => true,
+      freeSlots: () => concurrency - busy,
       cancelPending: () => false,
       waiting: () => 0,
       close: Effect.suspend(() => Fiber.interruptAll(Array.from(live))),

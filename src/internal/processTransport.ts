@@ -59,7 +59,7 @@ export const make = (options: ProcessTransportOptions): Transport => {
           const [, name, message] = /^(\w*)[^:]*:?\s*(.*)$/.exec(lastError) ?? []
           error = Object.assign(new Error(message ?? lastError), { name: name ?? "Error" })
         }
-        events.onExit({ exitCode, signal, error, oom: oom || signal === "SIGABRT" || exitCode === 134 })
+        events.onExit({ exitCode, signal, error, oom: oom || signal === "SIGABRT" })
       })
       const initMessage: InitMessage = { _tag: "Init", init }
       child.send(initMessage)

@@ -476,6 +476,13 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         return true
       },
       waiting: () => waitingJobs(),
+      freeSlots: () => {
+        if (closing || broken) return 0
+        let booting = 0
+        for (const worker of workers.values()) if (worker.state === "starting") booting++
+        // Starting workers are counted in `active` already; idle ones have no job; the rest can still be started.
+        return idle.length + booting + Math.max(0, options.maxWorkers - active)
+      },
       start: (job) => {
         if (!recentModules.has(job.task.module) && recentModules.size < 16) recentModules.add(job.task.module)
         const free = idle.pop()
