@@ -76,6 +76,8 @@ export interface Backend {
   readonly workers: () => number
   /** Booted spare workers ready to take a lost worker's place. */
   readonly spares: () => number
+  /** Workers (or fiber slots) running a task now. */
+  readonly busy: () => number
 }
 
 /** How a backend talks to the core. */
@@ -450,7 +452,7 @@ export const make = Effect.fnUntraced(function* (
   const stats = Effect.sync((): Stats => ({
     workers: backend.workers(),
     spares: backend.spares(),
-    busy: running - backend.waiting(),
+    busy: backend.busy(),
     queued: queuedCount + backend.waiting(),
     completed: counts.completed,
     failed: counts.failed,

@@ -58,7 +58,8 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
       waiting: () => 0,
       close: Effect.suspend(() => Fiber.interruptAll(Array.from(live))),
       workers: () => concurrency,
-      spares: () => 0
+      spares: () => 0,
+      busy: () => busy
     }
     return backend
   })

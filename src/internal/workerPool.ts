@@ -513,7 +513,15 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         for (const worker of workers.values()) terminate(worker)
       }),
       workers: () => active,
-      spares: () => readySpares.size
+      spares: () => readySpares.size,
+      busy: () => {
+        // A worker counts once even in the instant between starting its next job and reporting the last one done.
+        let count = 0
+        for (const worker of workers.values()) {
+          if (worker.state === "active" && worker.jobs.some((job) => startedOn(worker, job))) count++
+        }
+        return count
+      }
     }
 
     yield* Effect.sync(() => {
