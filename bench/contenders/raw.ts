@@ -4,7 +4,7 @@
  * (the ceiling for a message-per-task design), and batches for `map`.
  */
 import { Worker } from "node:worker_threads"
-import { type Contender, WORKERS } from "./types.ts"
+import { type Contender, settle, WORKERS } from "./types.ts"
 
 const rawWorker = new URL("../workers/rawWorker.mjs", import.meta.url)
 
@@ -14,27 +14,43 @@ interface Message {
   readonly values?: ReadonlyArray<number>
 }
 
-/** Two workers; `dispatch` sends each pending message to the least-loaded worker with room under `perWorker`. */
+interface Waiting {
+  readonly message: Message
+  readonly resolve: (value: unknown) => void
+}
+
+/**
+ * Two workers; `pump` sends each waiting message to the least-loaded worker with room under `perWorker`.
+ * The waiting list is an array with a moving head: `Array#shift` on 100k entries is quadratic and would make the
+ * baseline, not the pools, the slow one in the burst scenario.
+ */
 const makePool = async (perWorker: number) => {
-  const workers = Array.from({ length: WORKERS }, () => new Worker(rawWorker))
+  const workers: Array<Worker> = []
   const inFlight = new Array<number>(WORKERS).fill(0)
-  const waiting: Array<{ message: Message; resolve: (value: unknown) => void }> = []
+  let waiting: Array<Waiting | undefined> = []
+  let head = 0
   const pending = new Map<number, (value: unknown) => void>()
   let nextId = 0
   const pump = () => {
-    while (waiting.length > 0) {
+    while (head < waiting.length) {
       let best = -1
       for (let w = 0; w < WORKERS; w++)
         if (inFlight[w] < perWorker && (best < 0 || inFlight[w] < inFlight[best])) best = w
       if (best < 0) return
-      const { message, resolve } = waiting.shift()!
+      const { message, resolve } = waiting[head]!
+      waiting[head++] = undefined
+      if (head === waiting.length) {
+        waiting = []
+        head = 0
+      }
       const id = nextId++
       pending.set(id, resolve)
       inFlight[best]++
       workers[best].postMessage({ ...message, id })
     }
   }
-  workers.forEach((worker, w) =>
+  const start = (w: number) => {
+    const worker = new Worker(rawWorker)
     worker.on("message", (reply: { id: number; value: unknown }) => {
       inFlight[w]--
       const resolve = pending.get(reply.id)!
@@ -42,14 +58,23 @@ const makePool = async (perWorker: number) => {
       resolve(reply.value)
       pump()
     })
-  )
-  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once("online", resolve))))
+    workers[w] = worker
+    return new Promise((resolve) => worker.once("online", resolve))
+  }
+  await Promise.all(Array.from({ length: WORKERS }, (_, w) => start(w)))
   const run = (message: Message) =>
     new Promise<unknown>((resolve) => {
       waiting.push({ message, resolve })
       pump()
     })
-  return { workers, run, close: () => Promise.all(workers.map((worker) => worker.terminate())) }
+  /** What a pool does to cancel a task stuck in a loop: terminate its worker and start a fresh one in its place. */
+  const replace = (w: number) => {
+    void workers[w].terminate()
+    inFlight[w] = 0
+    void start(w)
+    pump()
+  }
+  return { run, replace, close: () => Promise.all(workers.map((worker) => worker.terminate())) }
 }
 
 const inFlightLoop = async (run: (m: Message) => Promise<unknown>, total: number, inFlight: number) => {
@@ -91,6 +116,7 @@ const rawContender = (perWorker: number): Contender => ({
   },
   cpu: async (count, n) => {
     const pool = await makePool(perWorker)
+    await inFlightLoop(pool.run, 1000, 64)
     const started = performance.now()
     await Promise.all(Array.from({ length: count }, () => pool.run({ kind: "fib", value: n })))
     const parallelMs = performance.now() - started
@@ -107,6 +133,7 @@ const rawContender = (perWorker: number): Contender => ({
   },
   map: async (items, chunk) => {
     const pool = await makePool(perWorker)
+    await inFlightLoop(pool.run, 1000, 64)
     const started = performance.now()
     const chunks = Math.ceil(items / chunk)
     const all: Array<Promise<unknown>> = []
@@ -118,6 +145,19 @@ const rawContender = (perWorker: number): Contender => ({
     const seconds = (performance.now() - started) / 1000
     await pool.close()
     return { itemsPerSecond: items / seconds }
+  },
+  cancel: async () => {
+    const pool = await makePool(perWorker)
+    await inFlightLoop(pool.run, 1000, 64)
+    void pool.run({ kind: "spin", value: 0 })
+    void pool.run({ kind: "spin", value: 1 })
+    const next = pool.run({ kind: "stamp", value: 0 }) as Promise<number>
+    await settle()
+    const interruptedAt = performance.timeOrigin + performance.now()
+    pool.replace(0)
+    const startedAt = await next
+    await pool.close()
+    return { nextStartMs: startedAt - interruptedAt }
   }
 })
 
