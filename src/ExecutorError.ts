@@ -199,6 +199,30 @@ export class TaskLoadError extends Schema.TaggedError<TaskLoadError>()("TaskLoad
 }) {}
 
 /**
+ * The cluster could not take the task (`Executor.layerCluster` only): no runner answered for `submitDeadline`
+ * after the task was submitted (none is up, or every one is unreachable), or the cluster's storage failed. The
+ * task may still run later on a runner that comes up (tasks on a cluster run at least once), so a task whose
+ * future failed with this must be safe to run again. `waited` is how long the task waited, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { ExecutorError } from "effect-futures"
+ *
+ * const unavailable = new ExecutorError.ClusterUnavailable({
+ *   task: "fib", waited: 30000, message: "No runner answered within the submit deadline (30000 ms)"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ClusterUnavailable extends Schema.TaggedError<ClusterUnavailable>()("ClusterUnavailable", {
+  task: Schema.String,
+  waited: Schema.Number,
+  message: Schema.String
+}) {}
+
+/**
  * An option given to a layer (or a call) is not acceptable. The layer fails to build with it.
  *
  * @example
@@ -258,6 +282,7 @@ export type ExecutorError =
   | EncodeError
   | DecodeError
   | TaskLoadError
+  | ClusterUnavailable
 
 /**
  * The errors `Executor.submit` itself can fail with (before any future exists).
@@ -281,7 +306,8 @@ export const ExecutorErrorSchema = Schema.Union([
   CancelledError,
   EncodeError,
   DecodeError,
-  TaskLoadError
+  TaskLoadError,
+  ClusterUnavailable
 ])
 
 /**

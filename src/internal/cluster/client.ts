@@ -1,0 +1,296 @@
+/**
+ * The client side of `Executor.layerCluster`: a `Backend` for the executor core that sends each job to the cluster.
+ *
+ * The core keeps the FIFO queue, the futures, shutdown and the statistics, exactly as for a local pool; this
+ * backend only moves jobs. A job leaves the queue when one of `maxInFlight` slots is free, becomes one `Run` call to
+ * an entity (ids are dealt round robin over `entityIds`, so consecutive tasks land on different entities and the
+ * shards spread them over the runners), and its reply settles the job through the host. Interrupting the job's
+ * future interrupts its call, which the cluster forwards to the handler on the runner.
+ *
+ * Effect Cluster waits for a runner for as long as it takes. So that nothing waits forever, a watcher pings the
+ * runners registered in storage every `probeInterval`; a job that has waited `submitDeadline` without any runner
+ * answering since it was submitted fails with `ClusterUnavailable`.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import type * as Runners from "effect/cluster/Runners"
+import type * as RunnerStorage from "effect/cluster/RunnerStorage"
+import type * as Sharding from "effect/cluster/Sharding"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
+import { randomUUID } from "node:crypto"
+import {
+  ClusterUnavailable,
+  DecodeError,
+  EncodeError,
+  type ExecutorError,
+  TaskDefect,
+  taskDefectFrom
+} from "../../ExecutorError.ts"
+import type * as Task from "../../Task.ts"
+import type { Backend, Host, Job } from "../core.ts"
+import type { ChunkResult, WireExecutorError, WireExit } from "../protocol.ts"
+import { type ItemOutcome, jsonCodecs, type Outcome, PersistedEntity, safely, VolatileEntity } from "./protocol.ts"
+
+export interface ClientOptions {
+  readonly durability: "persisted" | "volatile"
+  readonly entityIds: number
+  readonly maxInFlight: number
+  /** Milliseconds. */
+  readonly submitDeadline: number
+  /** Milliseconds between two probes of the runners. */
+  readonly probeInterval: number
+}
+
+export interface ClusterServices {
+  readonly sharding: Sharding.Sharding["Service"]
+  readonly runners: Runners.Runners["Service"]
+  readonly runnerStorage: RunnerStorage.RunnerStorage["Service"]
+}
+
+interface InFlight {
+  readonly job: Job
+  readonly sentAt: number
+  fiber: Fiber.Fiber<unknown> | undefined
+}
+
+const describe = (cause: Cause.Cause<unknown>) => {
+  const error = Cause.squash(cause)
+  return error instanceof Error ? error.message : String(error)
+}
+
+export const make = (options: ClientOptions, services: ClusterServices) => (host: Host) =>
+  Effect.gen(function* () {
+    const entity = options.durability === "persisted" ? PersistedEntity : VolatileEntity
+    const client = yield* services.sharding.makeClient(entity)
+    const runFork = Effect.runForkWith(yield* Effect.context<never>())
+    const clientId = randomUUID()
+    let sequence = 0
+    const inFlight = new Map<Job, InFlight>()
+    /** When a runner last answered a probe (0: never). */
+    let lastAlive = 0
+
+    /** Takes the job out of flight; true if it was still there (so this caller settles it). */
+    const land = (job: Job): boolean => {
+      const entry = inFlight.get(job)
+      if (entry === undefined) return false
+      inFlight.delete(job)
+      host.pump()
+      return true
+    }
+
+    const fail = (job: Job, error: ExecutorError) => {
+      if (land(job)) host.fail(job, error)
+    }
+
+    const finish = (job: Job, outcome: Outcome) => {
+      if (!land(job)) return
+      const settled = settle(job.task, job.chunk, outcome)
+      if (settled._tag === "Fail") host.fail(job, settled.error)
+      else host.finish(job, settled.wire)
+    }
+
+    const send = (job: Job, entry: InFlight) =>
+      Effect.gen(function* () {
+        // Start after `start` has returned: the core counts the job as running only then.
+        yield* Effect.yieldNow
+        const payload = toJson(job)
+        if (payload._tag === "Fail") return fail(job, payload.error)
+        const id = `${clientId}-${++sequence}`
+        const entityId = String(sequence % options.entityIds)
+        const exit = yield* Effect.exit(
+          client(entityId).Run({
+            id,
+            module: job.task.module,
+            task: job.task.name,
+            payload: payload.json,
+            chunk: job.chunk
+          })
+        )
+        if (Exit.isSuccess(exit)) return finish(job, exit.value)
+        if (Cause.hasInterruptsOnly(exit.cause)) return
+        fail(
+          job,
+          new ClusterUnavailable({
+            task: job.task.name,
+            waited: Date.now() - entry.sentAt,
+            message: `The cluster failed to run the task: ${describe(exit.cause)}`
+          })
+        )
+      })
+
+    /** Whether any runner registered in storage answers a ping now. */
+    const probe = Effect.gen(function* () {
+      const registered = yield* services.runnerStorage.getRunners
+      if (registered.length === 0) return false
+      const answers = yield* Effect.forEach(
+        registered,
+        ([runner]) =>
+          services.runners.ping(runner.address).pipe(Effect.timeout(options.probeInterval), Effect.isSuccess),
+        { concurrency: "unbounded" }
+      )
+      return answers.some((answered) => answered)
+    }).pipe(Effect.catchCause(() => Effect.succeed(false)))
+
+    const expire = () => {
+      const now = Date.now()
+      for (const entry of Array.from(inFlight.values())) {
+        const waited = now - Math.max(entry.sentAt, lastAlive)
+        if (waited < options.submitDeadline) continue
+        const fiber = entry.fiber
+        fail(
+          entry.job,
+          new ClusterUnavailable({
+            task: entry.job.task.name,
+            waited: now - entry.sentAt,
+            message: `No runner answered within the submit deadline (${options.submitDeadline} ms)`
+          })
+        )
+        if (fiber !== undefined) fiber.interruptUnsafe()
+      }
+    }
+
+    const watcher = runFork(
+      Effect.gen(function* () {
+        if (yield* probe) lastAlive = Date.now()
+        expire()
+      }).pipe(Effect.repeat(Schedule.spaced(options.probeInterval)))
+    )
+
+    const backend: Backend = {
+      start: (job) => {
+        if (inFlight.size >= options.maxInFlight) return false
+        const entry: InFlight = { job, sentAt: Date.now(), fiber: undefined }
+        inFlight.set(job, entry)
+        entry.fiber = runFork(send(job, entry))
+        return true
+      },
+      stop: (job) => {
+        const entry = inFlight.get(job)
+        if (entry === undefined) return
+        inFlight.delete(job)
+        entry.fiber?.interruptUnsafe()
+      },
+      started: () => true,
+      cancelPending: () => false,
+      freeSlots: () => options.maxInFlight - inFlight.size,
+      waiting: () => 0,
+      close: Effect.suspend(() =>
+        Fiber.interruptAll([watcher, ...Array.from(inFlight.values(), (entry) => entry.fiber!).filter(Boolean)])
+      ),
+      workers: () => options.maxInFlight,
+      spares: () => 0,
+      busy: () => inFlight.size
+    }
+    return backend
+  })
+
+type Encoded =
+  { readonly _tag: "Ok"; readonly json: unknown } | { readonly _tag: "Fail"; readonly error: ExecutorError }
+
+/** The job's encoded payload (or payloads) in canonical JSON. */
+const toJson = (job: Job): Encoded => {
+  const codecs = jsonCodecs(job.task)
+  const one = (encoded: unknown): Encoded => {
+    const exit = safely(codecs.payloadFromEncoded, encoded)
+    return Exit.isSuccess(exit)
+      ? { _tag: "Ok", json: exit.value }
+      : {
+          _tag: "Fail",
+          error: new EncodeError({ task: job.task.name, which: "payload", message: describe(exit.cause) })
+        }
+  }
+  if (!job.chunk) return one(job.payload)
+  const values: Array<unknown> = []
+  for (const payload of job.payload as ReadonlyArray<unknown>) {
+    const encoded = one(payload)
+    if (encoded._tag === "Fail") return encoded
+    values.push(encoded.json)
+  }
+  return { _tag: "Ok", json: values }
+}
+
+type Settled =
+  | { readonly _tag: "Wire"; readonly wire: WireExit | ChunkResult }
+  | { readonly _tag: "Fail"; readonly error: ExecutorError }
+
+/** Turns a runner's outcome into what the core expects: the encoded form it decodes with the task's Schemas. */
+const settle = (task: Task.Any, chunk: boolean, outcome: Outcome): Settled => {
+  if (outcome._tag === "Chunk") {
+    if (!chunk) return protocolError(task, "a chunk's outcome for a single task")
+    const codecs = jsonCodecs(task)
+    const values: Array<unknown> = []
+    for (const value of outcome.values) {
+      const exit = safely(codecs.successToEncoded, value)
+      if (Exit.isFailure(exit)) {
+        return {
+          _tag: "Fail",
+          error: new DecodeError({ task: task.name, which: "success", message: describe(exit.cause) })
+        }
+      }
+      values.push(exit.value)
+    }
+    if (outcome.failure === undefined) return { _tag: "Wire", wire: { values, failure: undefined } }
+    const failure = itemWire(task, outcome.failure)
+    // An executor error the worker protocol cannot carry per item fails the whole chunk, as on a local pool.
+    if (failure._tag === "Fail") return failure
+    return { _tag: "Wire", wire: { values, failure: failure.wire as WireExit } }
+  }
+  if (chunk && outcome._tag !== "ExecutorError") return protocolError(task, "a single task's outcome for a chunk")
+  return itemWire(task, outcome)
+}
+
+const itemWire = (task: Task.Any, outcome: ItemOutcome): Settled => {
+  const codecs = jsonCodecs(task)
+  switch (outcome._tag) {
+    case "Success": {
+      const exit = safely(codecs.successToEncoded, outcome.value)
+      return Exit.isSuccess(exit)
+        ? { _tag: "Wire", wire: { _tag: "Success", value: exit.value } }
+        : { _tag: "Fail", error: new DecodeError({ task: task.name, which: "success", message: describe(exit.cause) }) }
+    }
+    case "Failure": {
+      const exit = safely(codecs.errorToEncoded, outcome.error)
+      return Exit.isSuccess(exit)
+        ? { _tag: "Wire", wire: { _tag: "Failure", error: exit.value } }
+        : { _tag: "Fail", error: new DecodeError({ task: task.name, which: "error", message: describe(exit.cause) }) }
+    }
+    case "Interrupted":
+      return { _tag: "Wire", wire: { _tag: "Interrupted" } }
+    case "ExecutorError": {
+      const wire = toWireError(outcome.error)
+      return wire === undefined
+        ? { _tag: "Fail", error: outcome.error }
+        : { _tag: "Wire", wire: { _tag: "ExecutorError", error: wire } }
+    }
+  }
+}
+
+/** The per-item executor errors of the worker protocol, as plain fields; undefined for the others. */
+const toWireError = (error: ExecutorError): WireExecutorError | undefined => {
+  switch (error._tag) {
+    case "TaskDefect":
+      return { _tag: "TaskDefect", errorName: error.errorName, message: error.message, workerStack: error.workerStack }
+    case "EncodeError":
+    case "DecodeError":
+      return { _tag: error._tag, task: error.task, which: error.which, message: error.message }
+    case "TaskLoadError":
+      return { _tag: "TaskLoadError", module: error.module, task: error.task, message: error.message }
+    default:
+      return undefined
+  }
+}
+
+const protocolError = (task: Task.Any, what: string): Settled => ({
+  _tag: "Fail",
+  error: taskDefectFrom(
+    new TaskDefect({
+      errorName: "ProtocolError",
+      message: `A runner sent ${what} (task "${task.name}")`,
+      workerStack: ""
+    })
+  )
+})

@@ -1,0 +1,188 @@
+/**
+ * Wiring Effect Cluster for `layerCluster` (a client) and `layerClusterRunner` (a runner): shared SQL storage,
+ * sharding over `@effect/platform-node`'s cluster sockets, and the option parsing both share.
+ *
+ * The layers are put together here rather than with `NodeClusterSocket.layer`, which reads `ShardingConfig` from
+ * the environment: an unrelated `PORT` or `HOST` variable would then change where a runner listens. Every setting
+ * comes from the options, with defaults tuned for failover in seconds rather than Effect's ~30 (its defaults suit
+ * runners whose event loop may stall; ours never run tasks on their event loop).
+ *
+ * @internal
+ */
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as RunnerAddress from "effect/cluster/RunnerAddress"
+import * as RunnerHealth from "effect/cluster/RunnerHealth"
+import * as Runners from "effect/cluster/Runners"
+import * as RunnerStorage from "effect/cluster/RunnerStorage"
+import * as Sharding from "effect/cluster/Sharding"
+import * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as SocketRunner from "effect/cluster/SocketRunner"
+import * as SqlMessageStorage from "effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "effect/cluster/SqlRunnerStorage"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as RpcSerialization from "effect/rpc/RpcSerialization"
+import type * as SqlClient from "effect/sql/SqlClient"
+import * as Options from "../options.ts"
+import type { ClientOptions, ClusterServices } from "./client.ts"
+import * as Sqlite from "./sqlite.ts"
+
+/** Where a cluster keeps its state when no `storage` is given: one SQLite file in the working directory. */
+export const defaultStorage = "effect-futures-cluster.db"
+
+export interface Timings {
+  readonly lockExpiration: number
+  readonly lockRefreshInterval: number
+  readonly healthCheckInterval: number
+  readonly refreshAssignmentsInterval: number
+  readonly messagePollInterval: number
+  readonly replyPollInterval: number
+}
+
+const timingDefaults: Timings = {
+  lockExpiration: 6_000,
+  lockRefreshInterval: 2_000,
+  healthCheckInterval: 2_000,
+  refreshAssignmentsInterval: 1_000,
+  messagePollInterval: 1_000,
+  replyPollInterval: 100
+}
+
+export const parseStorage = (value: unknown): string => {
+  if (value === undefined) return defaultStorage
+  if (typeof value !== "string" || value.length === 0) {
+    throw Options.invalid("storage", "a SQLite file path or a postgres:// URL", value)
+  }
+  return value
+}
+
+export const parseTimings = (value: unknown): Timings => {
+  if (value === undefined) return timingDefaults
+  if (typeof value !== "object" || value === null) throw Options.invalid("timings", "an object of durations", value)
+  const timings = value as Partial<Record<keyof Timings, unknown>>
+  const result = {} as Record<keyof Timings, number>
+  for (const key of Object.keys(timingDefaults) as Array<keyof Timings>) {
+    const millis = Options.duration(`timings.${key}`, timings[key], timingDefaults[key])!
+    if (millis <= 0) throw Options.invalid(`timings.${key}`, "a positive duration", timings[key])
+    result[key] = millis
+  }
+  for (const key of Object.keys(timings)) {
+    if (!(key in timingDefaults))
+      throw Options.invalid("timings", `only ${Object.keys(timingDefaults).join(", ")}`, key)
+  }
+  if (result.lockRefreshInterval >= result.lockExpiration) {
+    throw Options.invalid(
+      "timings.lockRefreshInterval",
+      "shorter than `timings.lockExpiration`",
+      timings.lockRefreshInterval
+    )
+  }
+  return result
+}
+
+export interface ShardingSettings {
+  readonly shardsPerGroup: number
+  readonly timings: Timings
+}
+
+const shardingConfig = (
+  settings: ShardingSettings,
+  address: { readonly host: string; readonly port: number; readonly listenHost: string | undefined } | undefined
+): Partial<ShardingConfig.ShardingConfig["Service"]> => ({
+  runnerAddress: address === undefined ? Option.none() : Option.some(RunnerAddress.make(address.host, address.port)),
+  runnerListenAddress:
+    address?.listenHost === undefined
+      ? Option.none()
+      : Option.some(RunnerAddress.make(address.listenHost, address.port)),
+  shardsPerGroup: settings.shardsPerGroup,
+  shardLockExpiration: settings.timings.lockExpiration,
+  shardLockRefreshInterval: settings.timings.lockRefreshInterval,
+  runnerHealthCheckInterval: settings.timings.healthCheckInterval,
+  refreshAssignmentsInterval: settings.timings.refreshAssignmentsInterval,
+  entityMessagePollInterval: settings.timings.messagePollInterval,
+  entityReplyPollInterval: settings.timings.replyPollInterval,
+  // The entity mailboxes only route to the local executor, which has its own queue.
+  entityMailboxCapacity: "unbounded"
+})
+
+/** The shared SQL storage: Postgres for a `postgres://` URL, otherwise a SQLite file. */
+export const storageLayer = (storage: string): Layer.Layer<SqlClient.SqlClient> =>
+  (/^postgres(ql)?:\/\//.test(storage)
+    ? PgClient.layer({ url: Redacted.make(storage) })
+    : Sqlite.layer({ filename: storage, busyTimeout: 10_000 })
+  ).pipe(Layer.orDie) as Layer.Layer<SqlClient.SqlClient>
+
+type ShardingOut = Sharding.Sharding | Runners.Runners | RunnerStorage.RunnerStorage
+
+const withStorage = (
+  socket: Layer.Layer<Sharding.Sharding | Runners.Runners, unknown, any>,
+  config: Partial<ShardingConfig.ShardingConfig["Service"]>,
+  storage: string
+): Layer.Layer<ShardingOut> =>
+  socket.pipe(
+    Layer.provideMerge(SqlMessageStorage.layer.pipe(Layer.provide(NodeCrypto.layerDigest))),
+    Layer.provideMerge(Layer.orDie(SqlRunnerStorage.layer)),
+    Layer.provide(ShardingConfig.layer(config)),
+    Layer.provide(RpcSerialization.layerSchemaBinary()),
+    Layer.provide(storageLayer(storage)),
+    Layer.orDie
+  ) as Layer.Layer<ShardingOut>
+
+/** Sharding for a client: it sends to runners and hosts no shards. */
+export const clientSharding = (settings: ShardingSettings, storage: string): Layer.Layer<ShardingOut> =>
+  withStorage(
+    Layer.provide(SocketRunner.layerClientOnly, NodeClusterSocket.layerClientProtocol),
+    shardingConfig(settings, undefined),
+    storage
+  )
+
+/** Sharding for a runner: it listens on its address, takes shards and checks the other runners' health. */
+export const runnerSharding = (
+  settings: ShardingSettings,
+  storage: string,
+  address: { readonly host: string; readonly port: number; readonly listenHost: string | undefined }
+): Layer.Layer<ShardingOut> =>
+  withStorage(
+    Layer.provide(SocketRunner.layer, [
+      NodeClusterSocket.layerSocketServer,
+      NodeClusterSocket.layerClientProtocol
+    ]).pipe(
+      Layer.provide(
+        RunnerHealth.layerPing.pipe(
+          Layer.provide(Runners.layerRpc),
+          Layer.provide(NodeClusterSocket.layerClientProtocol)
+        )
+      )
+    ),
+    shardingConfig(settings, address),
+    storage
+  )
+
+/** The services the client backend uses, from the client's sharding layer. */
+export const clusterServices: Effect.Effect<ClusterServices, never, ShardingOut> = Effect.gen(function* () {
+  return {
+    sharding: yield* Sharding.Sharding,
+    runners: yield* Runners.Runners,
+    runnerStorage: yield* RunnerStorage.RunnerStorage
+  }
+})
+
+export const parseClient = (options: {
+  readonly durability?: unknown
+  readonly entityIds?: unknown
+  readonly maxInFlight?: unknown
+  readonly submitDeadline?: unknown
+}): ClientOptions => {
+  const submitDeadline = Options.duration("submitDeadline", options.submitDeadline, 30_000, true)!
+  return {
+    durability: Options.oneOf("durability", options.durability, ["persisted", "volatile"] as const, "persisted"),
+    entityIds: Options.positiveInt("entityIds", options.entityIds, 256),
+    maxInFlight: Options.positiveInt("maxInFlight", options.maxInFlight, 256),
+    submitDeadline,
+    probeInterval: Math.max(50, Math.min(1_000, submitDeadline / 4))
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The cluster executor: the shared executor contract against a cluster on this machine (3 runner processes on one
+ * SQLite file), then what only a cluster can show: a runner killed mid-run loses no task, a client with no runner
+ * fails after its submit deadline, values survive JSON storage, and the worker pool's errors cross as themselves.
+ *
+ * With `EFFECT_FUTURES_POSTGRES_URL` set (`npm run test:postgres` does it), the same runs against that Postgres.
+ */
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Layer, Option, Scope, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Executor, ExecutorError, Future } from "../src/index.ts"
+import { contractSuite, failureOf } from "./contract.ts"
+import { fastTimings, type Cluster, sqliteStorage, startCluster } from "./fixtures/clusterHarness.ts"
+import { richEcho, slowJob, starts } from "./fixtures/clusterTasks.ts"
+import { makeBoard } from "./fixtures/latch.ts"
+import { Boom, double, gated } from "./fixtures/tasks.ts"
+import { exitWith } from "./fixtures/workerTasks.ts"
+import { eventually } from "./workerContract.ts"
+
+const postgres = process.env.EFFECT_FUTURES_POSTGRES_URL
+const label = postgres === undefined ? "layerCluster (SQLite)" : "layerCluster (Postgres)"
+
+/**
+ * Storage for one cluster: a fresh SQLite file, or a fresh table prefix can't be chosen through the public options,
+ * so on Postgres every cluster of this file shares the database; the tests never depend on its previous contents.
+ */
+const storageFor = postgres === undefined ? sqliteStorage : Effect.succeed(postgres)
+
+/** One cluster for the contract suite and the tests that do not kill runners. */
+let shared: Cluster | undefined
+const sharedScope = Scope.makeUnsafe()
+beforeAll(async () => {
+  shared = await Effect.runPromise(
+    Effect.flatMap(storageFor, (storage) => startCluster(storage, 3)).pipe(Scope.provide(sharedScope))
+  )
+}, 60_000)
+afterAll(() => Effect.runPromise(Scope.close(sharedScope, Exit.void)), 60_000)
+
+const clientOf = (options: Executor.ClusterOptions = {}) =>
+  Executor.layerCluster({ storage: shared!.storage, timings: fastTimings, submitDeadline: "20 seconds", ...options })
+
+contractSuite(label, (options) =>
+  clientOf({
+    maxInFlight: options.workers,
+    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+    ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
+  })
+)
+
+describe(`${label}: across runners`, () => {
+  it.live("interrupting a running future interrupts its task on the runner", () =>
+    Effect.gen(function* () {
+      const board = yield* makeBoard
+      const future = yield* Executor.submit(gated, { board: board.address, index: 0 })
+      yield* board.started(0)
+      yield* Future.interrupt(future)
+      yield* board.interrupted(0)
+      assert.strictEqual(yield* Future.state(future), "CANCELLED")
+    }).pipe(Effect.provide(clientOf()))
+  )
+
+  it.live("a worker crash on a runner arrives as WorkerCrashed; the runner keeps serving", () =>
+    Effect.gen(function* () {
+      const crash = failureOf(yield* Future.await(yield* Executor.submit(exitWith, 3)))
+      assert.instanceOf(crash, ExecutorError.WorkerCrashed)
+      assert.strictEqual((crash as ExecutorError.WorkerCrashed).exitCode, 3)
+      assert.strictEqual((yield* Executor.stats).crashed, 1)
+      assert.deepStrictEqual(
+        yield* Effect.forEach([1, 2, 3], (n) => Effect.flatMap(Executor.submit(double, n), Future.result)),
+        [2, 4, 6]
+      )
+    }).pipe(Effect.provide(clientOf()))
+  )
+
+  it.live("dates, bigints and bytes survive the JSON storage both ways", () =>
+    Effect.gen(function* () {
+      const at = new Date("2024-05-06T07:08:09.010Z")
+      const result = yield* yield* Executor.submit(richEcho, { at, big: 2n ** 70n, bytes: new Uint8Array([1, 2, 255]) })
+      assert.instanceOf(result.at, Date)
+      assert.strictEqual(result.at.getTime(), at.getTime() + 1)
+      assert.strictEqual(result.big, 2n ** 70n + 1n)
+      assert.instanceOf(result.bytes, Uint8Array)
+      assert.deepStrictEqual(Array.from(result.bytes), [2, 3, 0])
+    }).pipe(Effect.provide(clientOf()))
+  )
+
+  it.live("volatile durability runs the same tasks with the same typed errors", () =>
+    Effect.gen(function* () {
+      const values = yield* Stream.runCollect(Executor.map(double, [1, 2, 3, 4, 5], { chunksize: 2 }))
+      assert.deepStrictEqual(Array.from(values), [2, 4, 6, 8, 10])
+      const board = yield* makeBoard
+      const failing = yield* Executor.submit(gated, { board: board.address, index: 0 })
+      yield* board.reject(0)
+      const error = failureOf(yield* Future.await(failing))
+      assert.instanceOf(error, Boom)
+    }).pipe(Effect.provide(clientOf({ durability: "volatile" })))
+  )
+
+  it.live("bad cluster options fail the layer with InvalidOptions", () =>
+    Effect.gen(function* () {
+      const build = (options: Executor.ClusterOptions) =>
+        Effect.flip(Layer.build(Executor.layerCluster(options)).pipe(Effect.scoped))
+      assert.strictEqual((yield* build({ durability: "forever" as never })).option, "durability")
+      assert.strictEqual((yield* build({ entityIds: 0 })).option, "entityIds")
+      assert.strictEqual((yield* build({ storage: "" })).option, "storage")
+      assert.strictEqual(
+        (yield* build({ timings: { lockExpiration: 1000, lockRefreshInterval: 2000 } })).option,
+        "timings.lockRefreshInterval"
+      )
+      const runner = yield* Effect.flip(Layer.build(Executor.layerClusterRunner({ port: 70000 })).pipe(Effect.scoped))
+      assert.strictEqual(runner.option, "port")
+    })
+  )
+})
+
+describe(`${label}: no runner`, () => {
+  it.live("a task submitted while no runner is up fails with ClusterUnavailable after the submit deadline", () =>
+    Effect.gen(function* () {
+      const storage = postgres === undefined ? yield* sqliteStorage : undefined
+      if (storage === undefined) return // On a shared Postgres, other files' runners may be up.
+      const context = yield* Layer.build(
+        Executor.layerCluster({ storage, timings: fastTimings, submitDeadline: "1 second" })
+      )
+      const future = yield* Executor.submit(double, 1).pipe(Effect.provideContext(context))
+      const error = failureOf(yield* Future.await(future))
+      assert.instanceOf(error, ExecutorError.ClusterUnavailable)
+      assert.strictEqual((error as ExecutorError.ClusterUnavailable).task, "double")
+      assert.isAtLeast((error as ExecutorError.ClusterUnavailable).waited, 1000)
+    })
+  )
+})
+
+describe(`${label}: failover`, () => {
+  it.live(
+    "a runner SIGKILLed mid-run loses no task: every future settles, typed errors stay typed, survivors re-run its work",
+    () =>
+      Effect.gen(function* () {
+        const storage = yield* storageFor
+        const cluster = yield* startCluster(storage, 3)
+        const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-failover-")), "starts.log")
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => fs.rmSync(path.dirname(log), { recursive: true, force: true }))
+        )
+        const context = yield* Layer.build(
+          Executor.layerCluster({ storage, timings: fastTimings, submitDeadline: "60 seconds" })
+        )
+        const futures = yield* Effect.forEach(
+          Array.from({ length: 30 }, (_, index) => index),
+          (index) => Executor.submit(slowJob, { index, millis: 1_500, log })
+        ).pipe(Effect.provideContext(context))
+        const pids = new Set(cluster.runners.map((runner) => runner.pid))
+
+        // Kill a runner while it is running a task that has not finished: mid-way, by construction.
+        let victim: number | undefined
+        yield* eventually(
+          Effect.gen(function* () {
+            const done = new Set<number>()
+            for (const [index, future] of futures.entries()) if (yield* Future.done(future)) done.add(index)
+            if (done.size === 0) return false
+            const running = starts(log).find((start) => pids.has(start.pid) && !done.has(start.index))
+            victim = running?.pid
+            return victim !== undefined
+          })
+        )
+        const runner = cluster.runners.find((r) => r.pid === victim)!
+        yield* runner.kill
+        const startedOnVictim = new Set(
+          starts(log)
+            .filter((s) => s.pid === victim)
+            .map((s) => s.index)
+        )
+
+        const exits = yield* Effect.forEach(futures, Future.await)
+        const ranOn = new Set<number>()
+        let rerun = 0
+        for (const [index, exit] of exits.entries()) {
+          if (index % 5 === 4) {
+            const error = failureOf(exit)
+            assert.instanceOf(error, Boom, `task ${index} failed with its own class`)
+            assert.strictEqual((error as Boom).code, index)
+            continue
+          }
+          assert.isTrue(
+            Exit.isSuccess(exit),
+            `task ${index} succeeded: ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""}`
+          )
+          const { index: echoed, pid } = (exit as Exit.Success<{ index: number; pid: number }>).value
+          assert.strictEqual(echoed, index)
+          ranOn.add(pid)
+          if (startedOnVictim.has(index) && pid !== victim) rerun++
+        }
+        assert.isAtLeast(ranOn.size, 2, "results come from at least 2 runners")
+        assert.isAtLeast(rerun, 1, "a task the killed runner had started was run again by a survivor")
+        const stats = yield* Executor.stats.pipe(Effect.provideContext(context))
+        assert.strictEqual(stats.completed + stats.failed, 30)
+        assert.strictEqual(stats.queued + stats.busy, 0)
+        assert.isTrue(
+          Option.isNone(
+            Option.fromNullishOr(exits.find((exit) => Exit.isFailure(exit) && Cause.hasInterrupts(exit.cause)))
+          )
+        )
+      }),
+    90_000
+  )
+})
