@@ -181,6 +181,9 @@ export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<Wire
 export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
   Effect.gen(function* () {
     const codecs = codecsOf(task)
+    // Items run with the chunk's services, not the default ones: under `layerFibers` that is what keeps a test's
+    // TestClock (and any logger) in force for every item of a chunk, as it is for a single task.
+    const runFork = Effect.runForkWith(yield* Effect.context<never>())
     const values: Array<unknown> = []
     for (const payload of payloads) {
       const prepared = prepare(task, payload)
@@ -189,7 +192,7 @@ export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>
       if (Exit.isExit(prepared)) {
         exit = prepared
       } else {
-        const fiber = Effect.runFork(prepared)
+        const fiber = runFork(prepared)
         exit = fiber.pollUnsafe() ?? (yield* Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber)))
       }
       // The common case, a success, is encoded straight into `values` without an intermediate outcome object.

@@ -224,7 +224,6 @@ export const make = Effect.fnUntraced(function* (
     finish: (job, wire) => {
       if (job.state !== "running") return
       job.state = "done"
-      leaveRunning(job)
       let exit: Exit.Exit<unknown, unknown>
       if (job.chunk) {
         const batch = decodeChunk(job.task, wire as ChunkResult)
@@ -236,15 +235,18 @@ export const make = Effect.fnUntraced(function* (
         if (Exit.isSuccess(exit)) counts.completed++
         else counts.failed++
       }
+      // The future settles before the job leaves the running set: a shutdown waiting for the executor to drain
+      // resumes after every future it waited for is done.
       settle(job, exit)
+      leaveRunning(job)
     },
     fail: (job, error) => {
       if (job.state !== "running") return
       job.state = "done"
-      leaveRunning(job)
       if ((error as { _tag?: string })._tag === "WorkerCrashed") counts.crashed++
       else counts.failed++
       settle(job, Exit.fail(error))
+      leaveRunning(job)
     },
     pump: () => pump(),
     queued: () => queuedCount,

@@ -1,90 +1,390 @@
 /**
- * The bad-input matrix: each case gets a typed error naming what was wrong, and the executor stays healthy.
- * (Cases also covered by the contract suites are listed there: payload and result Schemas, load errors, queue full,
- * submit after shutdown, invalid options.)
+ * The bad-input matrix: each bad input gets a typed error that names what was wrong, and the executor is unaffected
+ * — the same worker serves the next task (nothing was restarted), nothing counts as a crash, and a fresh task runs.
+ * Cases run on every layer they apply to: module loading and structured clone only exist across a worker boundary.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { Executor, ExecutorError, Future, Task } from "../../src/index.ts"
 import { failureOf } from "../contract.ts"
-import { double } from "../fixtures/tasks.ts"
-import { anything } from "../fixtures/faultTasks.ts"
+import { anything, notAnEffect, throwsInRun, wrongError } from "../fixtures/faultTasks.ts"
+import { makeBoard } from "../fixtures/latch.ts"
+import { badResult, double, gated } from "../fixtures/tasks.ts"
+import { missingModule, notExported, whichWorker } from "../fixtures/workerTasks.ts"
+import { childProcesses } from "./faultInjection.ts"
 
-const healthy = Effect.gen(function* () {
-  assert.strictEqual(yield* Effect.flatMap(Executor.submit(double, 4), (f) => Future.result(f)), 8)
+type LayerName = "layerWorkerThreads" | "layerProcesses" | "layerFibers"
+
+const layers: Record<LayerName, (options?: Executor.WorkerOptions) => Layer.Layer<Executor.Executor, unknown>> = {
+  layerWorkerThreads: (options) => Executor.layerWorkerThreads({ maxWorkers: 1, ...options }),
+  layerProcesses: (options) => Executor.layerProcesses({ maxWorkers: 1, ...options }),
+  layerFibers: (options) => Executor.layerFibers({ concurrency: 1, ...options })
+}
+const ALL: ReadonlyArray<LayerName> = ["layerWorkerThreads", "layerProcesses", "layerFibers"]
+const WORKERS: ReadonlyArray<LayerName> = ["layerWorkerThreads", "layerProcesses"]
+
+/** A task the test process defines, pointing at a module (never imported here) that defines its name twice. */
+const duplicated = Task.make("twice", {
+  module: new URL("./fixtures/duplicateTasks.ts", import.meta.url).href,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (n) => Effect.succeed(n)
 })
 
-describe.each([
-  ["layerWorkerThreads", () => Executor.layerWorkerThreads({ maxWorkers: 1 })],
-  ["layerProcesses", () => Executor.layerProcesses({ maxWorkers: 1 })]
-] as const)("bad input on %s", (_, makeLayer) => {
-  it.live("a payload that cannot cross to a worker (a function) fails that future with EncodeError", () =>
-    Effect.gen(function* () {
-      const error = failureOf(yield* Future.await(yield* Executor.submit(anything, { callback: () => 1 })))
-      assert.instanceOf(error, ExecutorError.EncodeError)
-      assert.strictEqual((error as ExecutorError.EncodeError).which, "payload")
-      assert.include(error.message, "cannot be sent to a worker")
-      yield* healthy
-    }).pipe(Effect.provide(makeLayer()))
-  )
+const submitAndFail = <E>(submitting: Effect.Effect<Future.Future<unknown, E>, unknown, Executor.Executor>) =>
+  Effect.flatMap(submitting, (future) => Effect.map(Future.await(future), failureOf))
 
-  it.live("a result that cannot cross back (a function) fails that future with EncodeError", () =>
-    Effect.gen(function* () {
-      const error = failureOf(yield* Future.await(yield* Executor.submit(anything, "return a function")))
-      assert.instanceOf(error, ExecutorError.EncodeError)
-      assert.strictEqual((error as ExecutorError.EncodeError).which, "success")
-      yield* healthy
-    }).pipe(Effect.provide(makeLayer()))
-  )
-})
+/**
+ * Runs `bad` between two look-ups of which worker serves tasks: the bad input must not have cost the worker, nor
+ * counted as a crash, and a fresh task must still run.
+ */
+const unaffected = <A, E, R>(bad: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const before = yield* Future.result(yield* Executor.submit(whichWorker, 0))
+    const result = yield* bad
+    assert.strictEqual(yield* Future.result(yield* Executor.submit(double, 4)), 8, "a fresh task runs")
+    assert.strictEqual(
+      yield* Future.result(yield* Executor.submit(whichWorker, 0)),
+      before,
+      "the same worker serves tasks"
+    )
+    const stats = yield* Executor.stats
+    assert.strictEqual(stats.crashed, 0, "nothing crashed")
+    assert.strictEqual(stats.queued + stats.busy, 0, "nothing left queued or running")
+    return result
+  })
 
-describe("bad options", () => {
-  it.live.each([
-    [{ maxWorkers: 0 }, "maxWorkers", "a positive integer"],
-    [{ maxWorkers: 1.5 }, "maxWorkers", "a positive integer"],
-    [{ minWorkers: 3, maxWorkers: 2 }, "minWorkers", "at most `maxWorkers` (2)"],
-    [{ idleTimeout: -1 }, "idleTimeout", "a non-negative duration"],
-    [{ interruptGracePeriod: "soon" }, "interruptGracePeriod", "a duration"],
-    [{ shutdownTimeout: -10 }, "shutdownTimeout", "a non-negative duration"],
-    [{ maxQueue: -1 }, "maxQueue", "a non-negative integer"],
-    [{ onFull: "drop" }, "onFull", 'one of "suspend", "fail"'],
-    [{ interrupt: "kill" }, "interrupt", 'one of "cooperative", "terminate"'],
-    [{ resourceLimits: { heapMb: 10 } }, "resourceLimits", "an object with any of"],
-    [{ initializer: { task: "setup", input: 1 } }, "initializer", "{ task, input }"],
-    [{ name: "" }, "name", "a non-empty string"]
-  ] as const)("%o fails the layer with InvalidOptions naming %s", ([options, option, expected]) =>
-    Effect.gen(function* () {
-      const error = yield* Effect.flip(
-        Effect.scoped(Layer.build(Executor.layerWorkerThreads(options as Executor.WorkerOptions)))
+interface Case {
+  readonly name: string
+  readonly on: ReadonlyArray<LayerName>
+  readonly options?: Executor.WorkerOptions
+  readonly run: Effect.Effect<void, unknown, Executor.Executor | import("effect/Scope").Scope>
+}
+
+const cases: ReadonlyArray<Case> = [
+  {
+    name: "a payload that fails its Schema: EncodeError (payload) naming the task, never run",
+    on: ALL,
+    run: Effect.gen(function* () {
+      const error = yield* submitAndFail(Executor.submit(double, "twenty" as unknown as number))
+      assert.instanceOf(error, ExecutorError.EncodeError)
+      assert.deepInclude(error, { task: "double", which: "payload" })
+      assert.include(error.message, "Expected number")
+      const nested = yield* submitAndFail(Executor.submit(gated, { board: 42, index: 0 } as never))
+      assert.instanceOf(nested, ExecutorError.EncodeError)
+      assert.deepInclude(nested, { task: "gated", which: "payload" })
+      assert.include(nested.message, `["board"]`, "the message names the field")
+      // A batch with one bad payload fails as a whole before it is sent. (Without chunks, map would also cancel the
+      // items it had submitted ahead, and interrupting a running task costs its worker.)
+      const inMap = yield* Effect.flip(
+        Stream.runCollect(Executor.map(double, [1, "2" as unknown as number, 3], { chunksize: 3 }))
       )
+      assert.instanceOf(inMap, ExecutorError.EncodeError)
+      assert.deepInclude(inMap, { task: "double", which: "payload" })
+    })
+  },
+  {
+    name: "a result that fails its Schema in the worker: EncodeError (success)",
+    on: ALL,
+    run: Effect.gen(function* () {
+      const error = yield* submitAndFail(Executor.submit(badResult, 1))
+      assert.instanceOf(error, ExecutorError.EncodeError)
+      assert.deepInclude(error, { task: "badResult", which: "success" })
+      assert.include(error.message, "Expected number")
+    })
+  },
+  {
+    name: "a typed failure that is not the task's error Schema: EncodeError (error)",
+    on: ALL,
+    run: Effect.gen(function* () {
+      const error = yield* submitAndFail(Executor.submit(wrongError, 1))
+      assert.instanceOf(error, ExecutorError.EncodeError)
+      assert.deepInclude(error, { task: "wrongError", which: "error" })
+      assert.include(error.message, "Boom")
+    })
+  },
+  {
+    name: "a run function that throws, or returns no Effect: TaskDefect naming it",
+    on: ALL,
+    run: Effect.gen(function* () {
+      const thrown = yield* submitAndFail(Executor.submit(throwsInRun, "no input today"))
+      assert.instanceOf(thrown, ExecutorError.TaskDefect)
+      assert.deepInclude(thrown, { errorName: "TypeError", message: "no input today" })
+      const notEffect = yield* submitAndFail(Executor.submit(notAnEffect, 1))
+      assert.instanceOf(notEffect, ExecutorError.TaskDefect)
+      assert.include(notEffect.message, `Task "notAnEffect" must return an Effect`)
+    })
+  },
+  {
+    name: "a task whose module URL does not exist: TaskLoadError naming the module and the task",
+    on: WORKERS,
+    run: Effect.gen(function* () {
+      const error = yield* submitAndFail(Executor.submit(missingModule, 1))
+      assert.instanceOf(error, ExecutorError.TaskLoadError)
+      assert.deepInclude(error, { module: missingModule.module, task: "missingModule" })
+      assert.include(error.message, "failed to import")
+      assert.include(error.message, "does-not-exist.ts")
+    })
+  },
+  {
+    name: "a module without that export: TaskLoadError saying which tasks it has",
+    on: WORKERS,
+    run: Effect.gen(function* () {
+      const error = yield* submitAndFail(Executor.submit(notExported, 1))
+      assert.instanceOf(error, ExecutorError.TaskLoadError)
+      assert.deepInclude(error, { module: notExported.module, task: "notExported" })
+      assert.include(error.message, `no task named "notExported"`)
+    })
+  },
+  {
+    name: "a module that defines a task name twice: TaskLoadError carrying InvalidTask's message",
+    on: WORKERS,
+    run: Effect.gen(function* () {
+      const error = yield* submitAndFail(Executor.submit(duplicated, 1))
+      assert.instanceOf(error, ExecutorError.TaskLoadError)
+      assert.deepInclude(error, { module: duplicated.module, task: "twice" })
+      assert.include(error.message, `A task named "twice" is already defined`)
+    })
+  },
+  {
+    name: "a payload that cannot be cloned (a function, a symbol, a promise): EncodeError (payload)",
+    on: WORKERS,
+    run: Effect.gen(function* () {
+      for (const value of [{ callback: () => 1 }, Symbol("token"), Promise.resolve(1)]) {
+        const error = yield* submitAndFail(Executor.submit(anything, value))
+        assert.instanceOf(error, ExecutorError.EncodeError)
+        assert.deepInclude(error, { task: "anything", which: "payload" })
+        assert.include(error.message, "cannot be sent to a worker")
+      }
+      // In a batch too.
+      const inMap = yield* Effect.flip(
+        Stream.runCollect(Executor.map(anything, [1, { callback: () => 1 }, 3], { chunksize: 3 }))
+      )
+      assert.instanceOf(inMap, ExecutorError.EncodeError)
+    })
+  },
+  {
+    name: "a result that cannot be cloned: EncodeError (success)",
+    on: WORKERS,
+    run: Effect.gen(function* () {
+      const error = yield* submitAndFail(Executor.submit(anything, "return a function"))
+      assert.instanceOf(error, ExecutorError.EncodeError)
+      assert.deepInclude(error, { task: "anything", which: "success" })
+      assert.include(error.message, "cannot be sent back from the worker")
+    })
+  },
+  {
+    name: 'a full queue with onFull: "fail": QueueFull naming maxQueue; queued work still runs',
+    on: ALL,
+    options: { maxQueue: 1, onFull: "fail" },
+    run: Effect.gen(function* () {
+      const board = yield* makeBoard
+      const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
+      yield* board.started(0)
+      const queued = yield* Executor.submit(gated, { board: board.address, index: 1 })
+      const refused = yield* Effect.flip(Executor.submit(gated, { board: board.address, index: 2 }))
+      assert.instanceOf(refused, ExecutorError.QueueFull)
+      assert.strictEqual((refused as ExecutorError.QueueFull).maxQueue, 1)
+      assert.include(refused.message, "maxQueue: 1")
+      yield* Effect.forEach([0, 1], board.release, { discard: true })
+      assert.deepStrictEqual(yield* Effect.forEach([running, queued], (f) => Future.result(f)), [0, 1])
+      assert.isFalse(board.hasStarted(2), "the refused task never ran")
+    })
+  }
+]
+
+describe.each(ALL)("bad input on %s", (layer) => {
+  for (const testCase of cases) {
+    if (!testCase.on.includes(layer)) continue
+    it.live(testCase.name, () => unaffected(testCase.run).pipe(Effect.provide(layers[layer](testCase.options))))
+  }
+
+  it.live("submit after shutdown: ExecutorShutdown, for submit and map; work submitted before still finishes", () =>
+    Effect.gen(function* () {
+      const board = yield* makeBoard
+      const before = yield* Executor.submit(gated, { board: board.address, index: 0 })
+      yield* board.started(0)
+      const shutting = yield* Effect.forkChild(Executor.shutdown({ wait: true }))
+      yield* Effect.yieldNow
+      const refused = yield* Effect.flip(Executor.submit(double, 1))
+      assert.instanceOf(refused, ExecutorError.ExecutorShutdown)
+      assert.include(refused.message, "shut down")
+      const mapped = yield* Effect.flip(Stream.runCollect(Executor.map(double, [1, 2], { chunksize: 2 })))
+      assert.instanceOf(mapped, ExecutorError.ExecutorShutdown)
+      yield* board.release(0)
+      yield* Fiber.join(shutting)
+      assert.strictEqual(yield* Future.result(before), 0)
+      assert.instanceOf(yield* Effect.flip(Executor.submit(double, 2)), ExecutorError.ExecutorShutdown)
+    }).pipe(Effect.provide(layers[layer]()))
+  )
+
+  it.live("submit to an executor whose scope has closed: ExecutorShutdown", () =>
+    Effect.gen(function* () {
+      const executor = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(layers[layer]())
+          const executor = yield* Effect.service(Executor.Executor).pipe(Effect.provideContext(context))
+          assert.strictEqual(yield* Future.result(yield* executor.submit(double, 1)), 2)
+          return executor
+        })
+      )
+      const refused = yield* Effect.flip(executor.submit(double, 1))
+      assert.instanceOf(refused, ExecutorError.ExecutorShutdown)
+      assert.strictEqual((yield* executor.stats).workers <= 1, true)
+    })
+  )
+})
+
+describe("bad task definitions: Task.make throws InvalidTask naming the problem", () => {
+  const schemas = { payload: Schema.Number, success: Schema.Number }
+  it.each([
+    [
+      "a duplicate name in one module",
+      () => Task.make("double", { ...schemas, module: double.module, run: Effect.succeed }),
+      "already defined"
+    ],
+    [
+      "an empty name",
+      () => Task.make("", { ...schemas, module: import.meta.url, run: Effect.succeed }),
+      "non-empty string"
+    ],
+    ["no module URL", () => Task.make("noModule", { ...schemas, module: "", run: Effect.succeed }), "import.meta.url"],
+    [
+      "a payload that is not a Schema",
+      () =>
+        Task.make("noSchema", { ...schemas, payload: Number as never, module: import.meta.url, run: Effect.succeed }),
+      "`payload` to be a Schema"
+    ],
+    [
+      "a run that is not a function",
+      () => Task.make("noRun", { ...schemas, module: import.meta.url, run: 42 as never }),
+      "`run` to be a function"
+    ]
+  ] as const)("%s", (_, make, message) => {
+    let thrown: unknown
+    try {
+      make()
+    } catch (error) {
+      thrown = error
+    }
+    assert.instanceOf(thrown, ExecutorError.InvalidTask)
+    assert.include((thrown as ExecutorError.InvalidTask).message, message)
+  })
+
+  it("the duplicate's error names the task and its module", () => {
+    try {
+      Task.make("double", {
+        payload: Schema.Number,
+        success: Schema.Number,
+        module: double.module,
+        run: Effect.succeed
+      })
+      assert.fail("Task.make accepted a duplicate name")
+    } catch (error) {
+      assert.instanceOf(error, ExecutorError.InvalidTask)
+      assert.strictEqual((error as ExecutorError.InvalidTask).task, "double")
+      assert.include((error as ExecutorError.InvalidTask).message, double.module)
+    }
+  })
+})
+
+/** [options, option named, expected (a substring), received] */
+type OptionCase = readonly [Record<string, unknown>, string, string, string]
+
+const common: ReadonlyArray<OptionCase> = [
+  [{ maxQueue: -1 }, "maxQueue", "a non-negative integer", "-1"],
+  [{ maxQueue: 2.5 }, "maxQueue", "a non-negative integer", "2.5"],
+  [{ onFull: "drop" }, "onFull", 'one of "suspend", "fail"', '"drop"'],
+  [{ shutdownTimeout: -10 }, "shutdownTimeout", "a non-negative duration", "-10"],
+  [{ shutdownTimeout: "whenever" }, "shutdownTimeout", "a duration", '"whenever"'],
+  [{ initializer: { task: "setup", input: 1 } }, "initializer", "{ task, input }", '{"task":"setup","input":1}'],
+  [{ name: "" }, "name", "a non-empty string", '""']
+]
+
+const workerOptions: ReadonlyArray<OptionCase> = [
+  ...common,
+  [{ maxWorkers: 0 }, "maxWorkers", "a positive integer", "0"],
+  [{ maxWorkers: -2 }, "maxWorkers", "a positive integer", "-2"],
+  [{ maxWorkers: 1.5 }, "maxWorkers", "a positive integer", "1.5"],
+  [{ maxWorkers: "4" }, "maxWorkers", "a positive integer", '"4"'],
+  [{ minWorkers: -1 }, "minWorkers", "a non-negative integer", "-1"],
+  [{ minWorkers: 3, maxWorkers: 2 }, "minWorkers", "at most `maxWorkers` (2)", "3"],
+  [{ idleTimeout: -1 }, "idleTimeout", "a non-negative duration", "-1"],
+  [{ interruptGracePeriod: -5 }, "interruptGracePeriod", "a non-negative duration", "-5"],
+  [{ interruptGracePeriod: Infinity }, "interruptGracePeriod", "a finite duration", "Infinity"],
+  [{ maxTasksPerWorker: 0 }, "maxTasksPerWorker", "a positive integer", "0"],
+  [{ interrupt: "kill" }, "interrupt", 'one of "cooperative", "terminate"', '"kill"'],
+  [{ resourceLimits: { heapMb: 10 } }, "resourceLimits", "an object with any of", '"heapMb"'],
+  [{ resourceLimits: 64 }, "resourceLimits", "an object with any of", "64"],
+  [
+    { resourceLimits: { maxOldGenerationSizeMb: 0 } },
+    "resourceLimits.maxOldGenerationSizeMb",
+    "a positive number of megabytes",
+    "0"
+  ],
+  [
+    { resourceLimits: { maxOldGenerationSizeMb: -64 } },
+    "resourceLimits.maxOldGenerationSizeMb",
+    "a positive number of megabytes",
+    "-64"
+  ]
+]
+
+const optionCases: Record<LayerName, ReadonlyArray<OptionCase>> = {
+  layerWorkerThreads: workerOptions,
+  layerProcesses: [
+    ...workerOptions,
+    [{ execArgv: "--inspect" }, "execArgv", "an array of strings", '"--inspect"'],
+    [{ execArgv: [1] }, "execArgv", "an array of strings", "[1]"],
+    [{ cwd: "" }, "cwd", "a directory path", '""'],
+    [{ env: "PATH=/bin" }, "env", "an object of environment variables", '"PATH=/bin"']
+  ],
+  layerFibers: [
+    ...common,
+    [{ concurrency: 0 }, "concurrency", "a positive integer", "0"],
+    [{ concurrency: -1 }, "concurrency", "a positive integer", "-1"]
+  ]
+}
+
+const rawLayer = (layer: LayerName, options: unknown) =>
+  (Executor[layer] as (options: unknown) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>)(options)
+
+describe.each(ALL)("invalid options on %s", (layer) => {
+  it.live.each(optionCases[layer])("%o: InvalidOptions naming %s", ([options, option, expected, received]) =>
+    Effect.gen(function* () {
+      const children = childProcesses()
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(rawLayer(layer, options))))
       assert.instanceOf(error, ExecutorError.InvalidOptions)
       assert.strictEqual(error.option, option)
       assert.include(error.expected, expected)
-      assert.include(error.message, `Expected \`${option}\``)
+      assert.strictEqual(error.received, received)
+      assert.strictEqual(error.message, `Expected \`${option}\` to be ${error.expected}, got ${received}`)
+      assert.strictEqual(childProcesses(), children, "no worker was started")
     })
   )
 
-  it.live("options that are not an object fail with InvalidOptions", () =>
+  it.live("options that are not an object: InvalidOptions naming options", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(Effect.scoped(Layer.build(Executor.layerFibers(42 as never))))
-      assert.strictEqual(error.option, "options")
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(rawLayer(layer, 42))))
+      assert.deepInclude(error, { option: "options", received: "42" })
     })
   )
-})
 
-describe("bad task definitions", () => {
-  it("a duplicate task name in one module is refused when the module loads", () => {
-    assert.throws(
-      () =>
-        Task.make("double", {
-          module: double.module,
-          payload: Schema.Number,
-          success: Schema.Number,
-          run: Effect.succeed
-        }),
-      /already defined/
-    )
-  })
+  it.live.each([
+    [{ chunksize: 0 }, "chunksize", "0"],
+    [{ buffersize: -1 }, "buffersize", "-1"],
+    [{ timeout: -5 }, "timeout", "-5"]
+  ] as const)("map options %o: InvalidOptions naming %s; the executor is unaffected", ([options, option, received]) =>
+    unaffected(
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(Stream.runCollect(Executor.map(double, [1, 2], options)))
+        assert.instanceOf(error, ExecutorError.InvalidOptions)
+        assert.deepInclude(error, { option, received })
+      })
+    ).pipe(Effect.provide(layers[layer]()))
+  )
 })

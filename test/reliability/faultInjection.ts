@@ -1,27 +1,48 @@
 /**
- * Seeded fault injection: a plan of N tasks where a seeded random share fail with a typed error, throw, exit their
- * worker or are cancelled while pending, plus a few that wait on a latch and are interrupted while running, spin
- * forever and are interrupted, or run out of memory. Running the plan settles every future; its outcome counts must
- * match the plan exactly. Shared by the test (`npm test`, a few hundred tasks) and the soak (`npm run soak`).
+ * Seeded fault injection, shared by `faultInjection.test.ts` (`npm test`, 500 tasks) and `soak.ts` (`npm run soak`,
+ * 50,000 tasks).
+ *
+ * A plan is a list of task kinds drawn from a seeded PRNG (mulberry32): the same seed gives the same plan, the same
+ * exit codes and the same submission order, so a failure replays with its seed. Running a plan settles every future
+ * and checks each one against what was injected into it:
+ *
+ * | kind                | what the task does                              | expected outcome                       |
+ * | ------------------- | ----------------------------------------------- | -------------------------------------- |
+ * | `ok`                | `double(i)`                                     | success `2 i`                          |
+ * | `typedFailure`      | `failWith(i)`                                   | `Boom { code: i }`                     |
+ * | `defect`            | `throws("injected i")`                          | `TaskDefect` (RangeError, the message) |
+ * | `exit`              | `process.exit(code)` in its worker              | `WorkerCrashed { exitCode: code }`     |
+ * | `oom`               | exhausts a small `maxOldGenerationSizeMb`       | `WorkerCrashed { oom: true }`          |
+ * | `spin`              | a synchronous endless loop, interrupted         | CANCELLED (its worker is terminated)   |
+ * | `spinCooperatively` | an endless loop that yields, interrupted        | CANCELLED (its fiber is interrupted)   |
+ * | `cancelPending`     | latched; cancelled while it waits in the queue  | CANCELLED, never started               |
+ * | `interruptRunning`  | latched; interrupted once it has started        | CANCELLED                              |
+ * | `cancelTooLate`     | latched; `Future.cancel` once it has started    | `cancel` is false, then success `i`    |
+ *
+ * The plan runs in rounds (100 tasks by default). Each round submits, in order: the tasks before a seeded "wall",
+ * the wall itself (one latched task per worker), then the rest, with every `cancelPending` task placed behind the
+ * wall. The queue is FIFO and the wall holds every worker until the test releases it, so a task behind the wall
+ * cannot start before the release: each `Future.cancel` is certain to find its task pending, even though the tasks
+ * before the wall are running, failing, crashing and being interrupted at that moment. Nothing waits on the clock;
+ * only the heartbeat of a synchronous spinner (which cannot talk to the latch board) is polled.
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Executor, ExecutorError, Future } from "../../src/index.ts"
-import { makeBoard } from "../fixtures/latch.ts"
+import { spinCooperatively } from "../fixtures/faultTasks.ts"
+import { type Board, makeBoard } from "../fixtures/latch.ts"
 import { Boom, double, failWith, gated, throws } from "../fixtures/tasks.ts"
 import { exhaustMemory, exitWith, spin } from "../fixtures/workerTasks.ts"
 
-export type Kind = "ok" | "typedFailure" | "defect" | "crash" | "cancelPending" | "interruptRunning" | "spin" | "oom"
-
 /** mulberry32: a small, fast, seedable PRNG, so a failing plan can be replayed from its seed. */
-export const prng = (seed: number) => () => {
+export const mulberry32 = (seed: number) => () => {
   seed |= 0
   seed = (seed + 0x6d2b79f5) | 0
   let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
@@ -29,84 +50,156 @@ export const prng = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296
 }
 
+export type LayerKind = "threads" | "processes" | "fibers"
+
+export type Kind =
+  | "ok"
+  | "typedFailure"
+  | "defect"
+  | "exit"
+  | "oom"
+  | "spin"
+  | "spinCooperatively"
+  | "cancelPending"
+  | "interruptRunning"
+  | "cancelTooLate"
+
+/** Kinds drawn at random for each task; `oom` and `spin` are placed a fixed number of times instead. */
+export type RandomKind = Exclude<Kind, "oom" | "spin">
+
+/**
+ * How often each random kind is drawn (relative weights). An exit costs a worker boot (~0.3 s for a thread, more
+ * for a process), and so does interrupting a running task: its worker drains outside `maxWorkers` while a
+ * replacement boots. Keep those few.
+ */
+export const defaultWeights: Record<RandomKind, number> = {
+  ok: 0.6,
+  typedFailure: 0.1,
+  defect: 0.08,
+  exit: 0.02,
+  cancelPending: 0.1,
+  interruptRunning: 0.025,
+  spinCooperatively: 0.01,
+  cancelTooLate: 0.05
+}
+
+/** Exit codes drawn for `exit` tasks. 0 too: a worker that exits cleanly in the middle of a task still crashed. */
+const EXIT_CODES = [0, 1, 2, 3, 7, 42, 99, 255]
+
 export interface PlanOptions {
   readonly seed: number
   readonly tasks: number
-  /** Whether the layer runs on real workers (crashes, spins and out-of-memory only make sense there). */
-  readonly workers: boolean
-  /** The share of tasks that exit their worker (default 0.04): each costs a worker boot, so long runs use less. */
-  readonly crashShare?: number
-  /** Whether to add one endless spin and one out-of-memory task (default true; each costs seconds). */
-  readonly extremes?: boolean
+  readonly layer: LayerKind
+  readonly weights?: Partial<Record<RandomKind, number>>
+  /** Out-of-memory tasks in the whole plan (worker layers only; default 1): each costs a worker and seconds. */
+  readonly oom?: number
+  /** Synchronous endless spinners in the whole plan (worker layers only; default 1): each costs a worker. */
+  readonly spin?: number
+  /** Tasks per round (default 100). */
+  readonly roundSize?: number
 }
 
-export const makePlan = ({
-  seed,
-  tasks,
-  workers,
-  crashShare = 0.04,
-  extremes = true
-}: PlanOptions): ReadonlyArray<Kind> => {
-  const random = prng(seed)
-  const weights: ReadonlyArray<readonly [Kind, number]> = workers
-    ? [
-        ["ok", 0.66 - crashShare],
-        ["typedFailure", 0.12],
-        ["defect", 0.1],
-        ["crash", crashShare],
-        ["cancelPending", 0.08],
-        ["interruptRunning", 0.04]
-      ]
-    : [
-        ["ok", 0.66],
-        ["typedFailure", 0.12],
-        ["defect", 0.1],
-        ["cancelPending", 0.08],
-        ["interruptRunning", 0.04]
-      ]
-  const plan: Array<Kind> = []
-  for (let i = 0; i < tasks; i++) {
-    let r = random()
+export interface Plan {
+  readonly seed: number
+  readonly layer: LayerKind
+  readonly kinds: ReadonlyArray<Kind>
+  /** The exit code of each `exit` task (0 for the others). */
+  readonly codes: ReadonlyArray<number>
+  /** How each cancellation is made: `Future.cancel`/`Future.interrupt` (true) or the fiber's own interrupt. */
+  readonly viaFuture: ReadonlyArray<boolean>
+  /** Per round: where the wall goes, as a share of the tasks that go before it. */
+  readonly walls: ReadonlyArray<number>
+  readonly roundSize: number
+}
+
+export const makePlan = (options: PlanOptions): Plan => {
+  const random = mulberry32(options.seed)
+  const workers = options.layer !== "fibers"
+  const weights = { ...defaultWeights, ...options.weights }
+  if (!workers) weights.exit = 0
+  const entries = Object.entries(weights) as Array<[RandomKind, number]>
+  const total = entries.reduce((sum, [, weight]) => sum + weight, 0)
+  const kinds: Array<Kind> = []
+  for (let i = 0; i < options.tasks; i++) {
+    let r = random() * total
     let kind: Kind = "ok"
-    for (const [candidate, weight] of weights) {
+    for (const [candidate, weight] of entries) {
       if (r < weight) {
         kind = candidate
         break
       }
       r -= weight
     }
-    plan.push(kind)
+    kinds.push(kind)
   }
-  // Few of these: each costs a worker (terminated, or dead of out-of-memory) and its replacement's boot.
-  if (workers && extremes) plan.splice(Math.floor(random() * plan.length), 0, "spin", "oom")
-  return plan
+  if (workers) {
+    // Placed, not drawn: every run has them, and never more than asked for.
+    const place = (kind: Kind, count: number) => {
+      for (let n = 0; n < count && kinds.length > 0; n++) {
+        let at = Math.floor(random() * kinds.length)
+        while (kinds[at] === "oom" || kinds[at] === "spin") at = (at + 1) % kinds.length
+        kinds[at] = kind
+      }
+    }
+    place("oom", Math.min(options.oom ?? 1, options.tasks))
+    place("spin", Math.min(options.spin ?? 1, options.tasks - (options.oom ?? 1)))
+  }
+  const codes = kinds.map((kind) => (kind === "exit" ? EXIT_CODES[Math.floor(random() * EXIT_CODES.length)] : 0))
+  const viaFuture = kinds.map(() => random() < 0.5)
+  const roundSize = options.roundSize ?? 100
+  const walls = Array.from({ length: Math.ceil(options.tasks / roundSize) }, () => random())
+  return { seed: options.seed, layer: options.layer, kinds, codes, viaFuture, walls, roundSize }
 }
 
-export type Outcome = "success" | "typedFailure" | "defect" | "crashed" | "cancelled"
+/** The outcome classes counted per run. */
+export type Outcome =
+  "success" | "Boom" | "TaskDefect" | "WorkerCrashed(exit)" | "WorkerCrashed(oom)" | "CancelledError"
 
-export const expected: Record<Kind, Outcome> = {
+export const expectedOutcome: Record<Kind, Outcome> = {
   ok: "success",
-  typedFailure: "typedFailure",
-  defect: "defect",
-  crash: "crashed",
-  oom: "crashed",
-  cancelPending: "cancelled",
-  interruptRunning: "cancelled",
-  spin: "cancelled"
+  cancelTooLate: "success",
+  typedFailure: "Boom",
+  defect: "TaskDefect",
+  exit: "WorkerCrashed(exit)",
+  oom: "WorkerCrashed(oom)",
+  spin: "CancelledError",
+  spinCooperatively: "CancelledError",
+  cancelPending: "CancelledError",
+  interruptRunning: "CancelledError"
 }
 
-const classify = (exit: Exit.Exit<unknown, unknown>): Outcome | string => {
-  if (Exit.isSuccess(exit)) return "success"
-  if (Cause.hasInterruptsOnly(exit.cause)) return "cancelled"
-  const error = Cause.findErrorOption(exit.cause)
-  if (Option.isNone(error)) return `defect that is not a TaskDefect: ${Cause.pretty(exit.cause)}`
-  if (error.value instanceof Boom) return "typedFailure"
-  if (error.value instanceof ExecutorError.TaskDefect) return "defect"
-  if (error.value instanceof ExecutorError.WorkerCrashed) return "crashed"
-  return `unexpected error ${String(error.value)}`
+export type Tally = Record<string, number>
+
+export const tally = (outcomes: Iterable<string>, into: Tally = {}): Tally => {
+  for (const outcome of outcomes) into[outcome] = (into[outcome] ?? 0) + 1
+  return into
 }
 
-const heartbeat = (file: string) => {
+/** Tallies in a stable key order, for assertion messages and `deepStrictEqual`. */
+export const sorted = (counts: Tally): Tally =>
+  Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)))
+
+export const expectedTally = (plan: Plan): Tally => sorted(tally(plan.kinds.map((kind) => expectedOutcome[kind])))
+
+/** What `Executor.stats` must say after the plan, not counting tasks the caller ran besides it. */
+export const expectedStats = (plan: Plan, workers: number) => {
+  const count = (...kinds: Array<Kind>) => plan.kinds.filter((kind) => kinds.includes(kind)).length
+  const rounds = Math.ceil(plan.kinds.length / plan.roundSize)
+  return {
+    // The wall tasks succeed too.
+    completed: count("ok", "cancelTooLate") + rounds * workers,
+    failed: count("typedFailure", "defect"),
+    crashed: count("exit", "oom"),
+    cancelled: count("cancelPending", "interruptRunning", "spin", "spinCooperatively")
+  }
+}
+
+const WALL = 10_000_000
+
+const heartbeatFile = () =>
+  path.join(os.tmpdir(), `effect-futures-fault-${process.pid}-${Math.random().toString(36).slice(2)}`)
+
+const beating = (file: string) => {
   try {
     return fs.readFileSync(file, "utf8").endsWith("\n")
   } catch {
@@ -114,88 +207,244 @@ const heartbeat = (file: string) => {
   }
 }
 
-/**
- * Runs the plan on the executor in the context. Two latched blockers hold the workers while everything is submitted
- * and the pending cancellations are made, so each cancellation is certain to find its task pending.
- */
-export const runPlan = (plan: ReadonlyArray<Kind>, workers: number) =>
-  Effect.gen(function* () {
-    const board = yield* makeBoard
-    const blockers = yield* Effect.forEach(
-      Array.from({ length: workers }, (_, i) => i),
-      (index) => Executor.submit(gated, { board: board.address, index: 1_000_000 + index })
-    )
-    yield* Effect.forEach(blockers, (_, i) => board.started(1_000_000 + i), { discard: true })
-    const spinFile = path.join(
-      os.tmpdir(),
-      `effect-futures-fault-${process.pid}-${Math.random().toString(36).slice(2)}`
-    )
-    const futures: Array<Future.Future<unknown, unknown>> = []
-    for (const [i, kind] of plan.entries()) {
-      switch (kind) {
-        case "ok":
-          futures.push(yield* Executor.submit(double, i))
-          break
-        case "typedFailure":
-          futures.push(yield* Executor.submit(failWith, i))
-          break
-        case "defect":
-          futures.push(yield* Executor.submit(throws, `injected ${i}`))
-          break
-        case "crash":
-          futures.push(yield* Executor.submit(exitWith, 7))
-          break
-        case "oom":
-          futures.push(yield* Executor.submit(exhaustMemory, i))
-          break
-        case "cancelPending":
-        case "interruptRunning":
-          futures.push(yield* Executor.submit(gated, { board: board.address, index: i }))
-          break
-        case "spin":
-          futures.push(yield* Executor.submit(spin, spinFile))
-          break
-      }
-    }
-    for (const [i, kind] of plan.entries()) {
-      if (kind === "cancelPending" && !(yield* Future.cancel(futures[i]))) {
-        return yield* Effect.die(new Error(`task ${i} was not pending when cancelled`))
-      }
-    }
-    // Interrupt each latched task once it runs, and the spinning one once it spins; release the blockers.
-    const interrupters = yield* Effect.forEach(
-      plan.flatMap((kind, i) => (kind === "interruptRunning" ? [i] : [])),
-      (i) => Effect.forkChild(Effect.andThen(board.started(i), Future.interrupt(futures[i])))
-    )
-    const spinIndex = plan.indexOf("spin")
-    if (spinIndex >= 0) {
-      yield* Effect.forkChild(
-        Effect.sync(() => heartbeat(spinFile)).pipe(
-          Effect.repeat({ until: (beating) => beating, schedule: Schedule.spaced(10) }),
-          Effect.andThen(Future.interrupt(futures[spinIndex]))
-        )
-      )
-    }
-    yield* Effect.forEach(blockers.keys(), (i) => board.release(1_000_000 + i), { discard: true })
-    const outcomes = yield* Effect.forEach(futures, (future) => Effect.map(Future.await(future), classify))
-    yield* Effect.forEach(blockers, (future) => Future.await(future), { discard: true })
-    yield* Effect.forEach(interrupters, (fiber) => Fiber.await(fiber), { discard: true })
-    fs.rmSync(spinFile, { force: true })
-    return outcomes
-  })
-
-/** Counts outcomes by kind. */
-export const tally = (outcomes: ReadonlyArray<string>) => {
-  const counts: Record<string, number> = {}
-  for (const outcome of outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1
-  return counts
+const submitKind = (plan: Plan, board: Board, i: number, spinFile: string) => {
+  const kind = plan.kinds[i]
+  switch (kind) {
+    case "ok":
+      return Executor.submit(double, i)
+    case "typedFailure":
+      return Executor.submit(failWith, i)
+    case "defect":
+      return Executor.submit(throws, `injected ${i}`)
+    case "exit":
+      return Executor.submit(exitWith, plan.codes[i])
+    case "oom":
+      return Executor.submit(exhaustMemory, i)
+    case "spin":
+      return Executor.submit(spin, spinFile)
+    case "spinCooperatively":
+      return Executor.submit(spinCooperatively, { board: board.address, index: i })
+    case "cancelPending":
+    case "interruptRunning":
+    case "cancelTooLate":
+      return Executor.submit(gated, { board: board.address, index: i })
+  }
 }
 
-export const layerFor = (kind: "threads" | "processes" | "fibers", workers: number) =>
+type AnyFuture = Future.Future<unknown, unknown>
+
+const stop = (future: AnyFuture, viaFuture: boolean) =>
+  viaFuture ? Future.interrupt(future) : Fiber.interrupt(future.fiber)
+
+/** Checks one settled future against what was injected into it: its outcome class, and a mismatch if any. */
+const verify = (plan: Plan, board: Board, i: number, future: AnyFuture, cancelledAt: Map<number, boolean>) =>
+  Effect.gen(function* () {
+    const kind = plan.kinds[i]
+    const exit = yield* Future.await(future)
+    const state = yield* Future.state(future)
+    let outcome: string
+    let problem: string | undefined
+    if (Exit.isSuccess(exit)) {
+      outcome = "success"
+      const want = kind === "ok" ? 2 * i : i
+      if (exit.value !== want) problem = `value ${String(exit.value)}, want ${want}`
+      if (state !== "FINISHED") problem = `state ${state}`
+    } else if (Cause.hasInterruptsOnly(exit.cause)) {
+      outcome = "CancelledError"
+      const typed = yield* Effect.flip(Future.result(future))
+      if (!(typed instanceof ExecutorError.CancelledError)) problem = `result failed with ${String(typed)}`
+      if (state !== "CANCELLED") problem = `state ${state}`
+    } else {
+      const error = Cause.findErrorOption(exit.cause)
+      if (Option.isNone(error)) {
+        outcome = "defect"
+        problem = Cause.pretty(exit.cause)
+      } else if (error.value instanceof Boom) {
+        outcome = "Boom"
+        if (error.value.code !== i) problem = `Boom code ${error.value.code}`
+      } else if (error.value instanceof ExecutorError.TaskDefect) {
+        outcome = "TaskDefect"
+        const defect = error.value
+        if (defect.errorName !== "RangeError" || defect.message !== `injected ${i}`) {
+          problem = `${defect.errorName}: ${defect.message}`
+        }
+      } else if (error.value instanceof ExecutorError.WorkerCrashed) {
+        const crash = error.value
+        outcome = crash.oom ? "WorkerCrashed(oom)" : "WorkerCrashed(exit)"
+        if (kind === "exit" && crash.exitCode !== plan.codes[i]) {
+          problem = `exit code ${crash.exitCode}, want ${plan.codes[i]}: ${crash.message}`
+        }
+      } else {
+        outcome = `${(error.value as { _tag?: string })._tag ?? "unknown error"}`
+        problem = String(error.value)
+      }
+      if (state !== "FINISHED") problem = `state ${state}`
+    }
+    if (outcome !== expectedOutcome[kind]) problem = `${outcome}${problem === undefined ? "" : ` (${problem})`}`
+    if (kind === "cancelPending" && board.hasStarted(i)) problem = "a task cancelled while pending started"
+    if (kind === "cancelPending" && cancelledAt.get(i) !== true) problem = "Future.cancel was false while pending"
+    if (kind === "cancelTooLate" && cancelledAt.get(i) !== false) problem = "Future.cancel was true once running"
+    return { outcome, problem: problem === undefined ? undefined : `task ${i} (${kind}): ${problem}` }
+  })
+
+export interface RunReport {
+  readonly tally: Tally
+  /** Futures whose outcome differs from what was injected (at most 20 listed). */
+  readonly mismatches: ReadonlyArray<string>
+  /** The most `stats.workers` and `stats.busy` seen while the plan ran. */
+  readonly maxWorkersSeen: number
+  readonly maxBusySeen: number
+}
+
+const runRound = (plan: Plan, round: number, workers: number) =>
+  Effect.gen(function* () {
+    const board = yield* makeBoard
+    const first = round * plan.roundSize
+    const indices = Array.from({ length: Math.min(plan.roundSize, plan.kinds.length - first) }, (_, k) => first + k)
+    const wallAt = Math.floor(plan.walls[round] * indices.length)
+    const before = indices.slice(0, wallAt).filter((i) => plan.kinds[i] !== "cancelPending")
+    const after = [
+      ...indices.slice(wallAt),
+      ...indices.slice(0, wallAt).filter((i) => plan.kinds[i] === "cancelPending")
+    ]
+    const futures = new Map<number, AnyFuture>()
+    const spinFiles = new Map<number, string>()
+    /** What `Future.cancel` returned, for the tasks cancelled with it. */
+    const cancelledAt = new Map<number, boolean>()
+    const actors: Array<Fiber.Fiber<unknown>> = []
+
+    const submitAll = (order: ReadonlyArray<number>) =>
+      Effect.forEach(
+        order,
+        (i) =>
+          Effect.gen(function* () {
+            const spinFile = plan.kinds[i] === "spin" ? heartbeatFile() : ""
+            if (spinFile !== "") spinFiles.set(i, spinFile)
+            const future = (yield* submitKind(plan, board, i, spinFile)) as AnyFuture
+            futures.set(i, future)
+            // Whatever acts on a running task waits for it to start, on its own fiber.
+            switch (plan.kinds[i]) {
+              case "interruptRunning":
+              case "spinCooperatively":
+                actors.push(yield* Effect.forkChild(Effect.andThen(board.started(i), stop(future, plan.viaFuture[i]))))
+                break
+              case "cancelTooLate":
+                actors.push(
+                  yield* Effect.forkChild(
+                    Effect.gen(function* () {
+                      yield* board.started(i)
+                      cancelledAt.set(i, yield* Future.cancel(future))
+                      yield* board.release(i)
+                    })
+                  )
+                )
+                break
+              case "spin":
+                actors.push(
+                  yield* Effect.forkChild(
+                    Effect.sync(() => beating(spinFile)).pipe(
+                      Effect.repeat({ until: (beats) => beats, schedule: Schedule.spaced(10) }),
+                      Effect.andThen(stop(future, plan.viaFuture[i]))
+                    )
+                  )
+                )
+                break
+            }
+          }),
+        { discard: true }
+      )
+
+    yield* submitAll(before)
+    const wall = yield* Effect.forEach(
+      Array.from({ length: workers }, (_, k) => WALL + k),
+      (index) => Executor.submit(gated, { board: board.address, index })
+    )
+    yield* submitAll(after)
+    // Let part of what runs before the wall finish, so the cancellations land while the rest is still under way.
+    yield* Effect.forEach(before.slice(0, Math.floor(before.length / 2)), (i) => Future.await(futures.get(i)!), {
+      discard: true
+    })
+    for (const i of after) {
+      if (plan.kinds[i] !== "cancelPending") continue
+      const future = futures.get(i)!
+      if (plan.viaFuture[i]) cancelledAt.set(i, yield* Future.cancel(future))
+      else {
+        // Interrupting a pending future's fiber cancels it too; record it as a successful cancel if it did.
+        yield* Fiber.interrupt(future.fiber)
+        cancelledAt.set(i, (yield* Future.state(future)) === "CANCELLED")
+      }
+    }
+    yield* Effect.forEach(wall.keys(), (k) => board.release(WALL + k), { discard: true })
+
+    const outcomes: Array<string> = []
+    const problems: Array<string> = []
+    yield* Effect.forEach(actors, Fiber.await, { discard: true })
+    for (const i of indices) {
+      const { outcome, problem } = yield* verify(plan, board, i, futures.get(i)!, cancelledAt)
+      outcomes.push(outcome)
+      if (problem !== undefined) problems.push(problem)
+    }
+    for (const [k, future] of wall.entries()) {
+      const exit = yield* Future.await(future)
+      if (!Exit.isSuccess(exit) || exit.value !== WALL + k) problems.push(`wall task ${k}: ${String(exit)}`)
+    }
+    for (const file of spinFiles.values()) fs.rmSync(file, { force: true })
+    return { outcomes, problems }
+  })
+
+/**
+ * Runs the plan, round after round, on the executor in the context; samples `stats` meanwhile. `onRound` runs after
+ * each round (the soak samples memory there).
+ */
+export const runPlan = (plan: Plan, workers: number, onRound?: (round: number) => Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    let maxWorkersSeen = 0
+    let maxBusySeen = 0
+    const sampler = yield* Effect.forkChild(
+      Executor.stats.pipe(
+        Effect.tap((stats) =>
+          Effect.sync(() => {
+            maxWorkersSeen = Math.max(maxWorkersSeen, stats.workers)
+            maxBusySeen = Math.max(maxBusySeen, stats.busy)
+          })
+        ),
+        Effect.repeat(Schedule.spaced(5))
+      )
+    )
+    const counts: Tally = {}
+    const mismatches: Array<string> = []
+    const rounds = Math.ceil(plan.kinds.length / plan.roundSize)
+    for (let round = 0; round < rounds; round++) {
+      const { outcomes, problems } = yield* Effect.scoped(runRound(plan, round, workers))
+      tally(outcomes, counts)
+      for (const problem of problems) if (mismatches.length < 20) mismatches.push(problem)
+      if (onRound !== undefined) yield* onRound(round)
+    }
+    yield* Fiber.interrupt(sampler)
+    const report: RunReport = { tally: sorted(counts), mismatches, maxWorkersSeen, maxBusySeen }
+    return report
+  })
+
+/** Worker options for fault injection: a short grace period (spinners are terminated soon) and a small heap. */
+export const layerFor = (kind: LayerKind, workers: number) =>
   kind === "fibers"
     ? Executor.layerFibers({ concurrency: workers })
     : (kind === "threads" ? Executor.layerWorkerThreads : Executor.layerProcesses)({
         maxWorkers: workers,
-        interruptGracePeriod: 50,
-        resourceLimits: { maxOldGenerationSizeMb: 64 }
+        interruptGracePeriod: 100,
+        resourceLimits: { maxOldGenerationSizeMb: 48 }
       })
+
+/** Child processes of this process (on Linux; 0 elsewhere). */
+export const childProcesses = (): number => {
+  try {
+    let count = 0
+    for (const task of fs.readdirSync("/proc/self/task")) {
+      const children = fs.readFileSync(`/proc/self/task/${task}/children`, "utf8").trim()
+      if (children !== "") count += children.split(/\s+/).length
+    }
+    return count
+  } catch {
+    return 0
+  }
+}

@@ -1,52 +1,67 @@
 /**
- * `npm run soak`: the fault-injection plan at scale (50,000 tasks by default, SOAK_TASKS to change) on one
- * worker-thread executor, in batches, sampling RSS after each. Asserts every batch's outcomes match its plan and that
- * RSS stays flat after warm-up (the last sample under 1.5 × the sample after the fifth batch), then prints a summary.
+ * `npm run soak`: the fault-injection plan at scale (50,000 tasks by default, `SOAK_TASKS` to change) on one
+ * worker-thread executor, in rounds of 100, sampling RSS after every tenth. Fails on any future whose outcome is not
+ * the one injected into it, on outcome counts that differ from the plan, on more live workers than `maxWorkers`, and
+ * on RSS that grows after warm-up (the last sample over 1.5 × the sample after the warm-up rounds). Prints a summary:
+ * tasks, outcomes by kind, RSS first/after warm-up/last, duration, and the seed (`SOAK_SEED` replays it).
  */
 import * as Effect from "effect/Effect"
 import { Executor } from "../../src/index.ts"
-import { expected, layerFor, makePlan, runPlan, tally } from "./faultInjection.ts"
+import { expectedTally, layerFor, makePlan, runPlan } from "./faultInjection.ts"
 
 const TOTAL = Number(process.env.SOAK_TASKS ?? 50_000)
-const BATCH = 1000
 const WORKERS = 2
 const SEED = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31))
+/** Rounds of 100 tasks before RSS is taken as the warm baseline: JIT tiers, pools and caches fill up first. */
+const WARM_ROUNDS = 20
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`
 
 const program = Effect.gen(function* () {
   const started = performance.now()
-  const outcomes: Record<string, number> = {}
-  const rss: Array<number> = []
-  for (let batch = 0; batch * BATCH < TOTAL; batch++) {
-    const plan = makePlan({
-      seed: SEED + batch,
-      tasks: Math.min(BATCH, TOTAL - batch * BATCH),
-      workers: true,
-      crashShare: 0.002
+  // One OOM and one synchronous spinner per 1,000 tasks: each costs a worker boot, the rest are drawn at random.
+  const plan = makePlan({
+    seed: SEED,
+    tasks: TOTAL,
+    layer: "threads",
+    oom: Math.max(1, Math.floor(TOTAL / 1000)),
+    spin: Math.max(1, Math.floor(TOTAL / 1000))
+  })
+  const rss: Array<number> = [process.memoryUsage().rss]
+  const report = yield* runPlan(plan, WORKERS, (round) =>
+    Effect.sync(() => {
+      if ((round + 1) % 10 !== 0) return
+      rss.push(process.memoryUsage().rss)
+      if ((round + 1) % 50 === 0) console.log(`round ${round + 1}: ${(round + 1) * 100} tasks, ${mb(rss.at(-1)!)} RSS`)
     })
-    const got = tally(yield* runPlan(plan, WORKERS))
-    const want = tally(plan.map((kind) => expected[kind]))
-    if (JSON.stringify(got) !== JSON.stringify(want)) {
-      return yield* Effect.die(
-        new Error(`batch ${batch} (seed ${SEED + batch}): got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`)
-      )
-    }
-    for (const [outcome, count] of Object.entries(got)) outcomes[outcome] = (outcomes[outcome] ?? 0) + count
-    rss.push(process.memoryUsage().rss)
-    if (batch % 10 === 0) console.log(`batch ${batch}: ${(rss[rss.length - 1] / 1024 / 1024).toFixed(0)} MB RSS`)
+  )
+  const label = `(seed ${SEED}: replay with SOAK_SEED=${SEED})`
+  if (report.mismatches.length > 0) {
+    return yield* Effect.die(
+      new Error(`futures with another outcome than injected ${label}:\n${report.mismatches.join("\n")}`)
+    )
+  }
+  const want = expectedTally(plan)
+  if (JSON.stringify(report.tally) !== JSON.stringify(want)) {
+    return yield* Effect.die(
+      new Error(`outcomes ${JSON.stringify(report.tally)}, injected ${JSON.stringify(want)} ${label}`)
+    )
+  }
+  if (report.maxWorkersSeen > WORKERS) {
+    return yield* Effect.die(new Error(`${report.maxWorkersSeen} workers seen, maxWorkers is ${WORKERS} ${label}`))
   }
   const stats = yield* Executor.stats
-  const warm = rss[Math.min(4, rss.length - 1)]
+  const warm = rss[Math.min(WARM_ROUNDS / 10, rss.length - 1)]
   const last = rss[rss.length - 1]
-  console.log(`\nsoak summary (seed ${SEED})`)
-  console.log(`  tasks: ${TOTAL} in ${rss.length} batches, ${((performance.now() - started) / 1000).toFixed(1)} s`)
-  console.log(`  outcomes: ${JSON.stringify(outcomes)}`)
+  console.log(`\nsoak summary ${label}`)
+  console.log(`  tasks: ${plan.kinds.length} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  console.log(`  outcomes: ${JSON.stringify(report.tally)} (each future exactly as injected)`)
   console.log(
     `  executor stats: completed ${stats.completed}, failed ${stats.failed}, crashed ${stats.crashed}, cancelled ${stats.cancelled}`
   )
-  console.log(
-    `  RSS: first ${(rss[0] / 1024 / 1024).toFixed(0)} MB, after warm-up ${(warm / 1024 / 1024).toFixed(0)} MB, last ${(last / 1024 / 1024).toFixed(0)} MB`
-  )
-  if (last > 1.5 * warm) return yield* Effect.die(new Error(`RSS grew from ${warm} to ${last} bytes after warm-up`))
+  console.log(`  workers: at most ${report.maxWorkersSeen} live (maxWorkers ${WORKERS})`)
+  console.log(`  RSS: first ${mb(rss[0])}, after warm-up ${mb(warm)}, last ${mb(last)}`)
+  if (last > 1.5 * warm) return yield* Effect.die(new Error(`RSS grew from ${mb(warm)} to ${mb(last)} after warm-up`))
   console.log("  RSS flat after warm-up: ok")
 })
 
