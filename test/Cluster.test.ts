@@ -23,10 +23,12 @@ const postgres = process.env.EFFECT_FUTURES_POSTGRES_URL
 const label = postgres === undefined ? "layerCluster (SQLite)" : "layerCluster (Postgres)"
 
 /**
- * Storage for one cluster: a fresh SQLite file, or a fresh table prefix can't be chosen through the public options,
- * so on Postgres every cluster of this file shares the database; the tests never depend on its previous contents.
+ * Storage for one cluster: a fresh SQLite file, or on Postgres the next of the databases `test:postgres` created
+ * (`effect_futures_1` to `_4`), so clusters never see each other's runners.
  */
-const storageFor = postgres === undefined ? sqliteStorage : Effect.succeed(postgres)
+let databases = 0
+const storageFor =
+  postgres === undefined ? sqliteStorage : Effect.sync(() => `${postgres}/effect_futures_${++databases}`)
 
 /** One cluster for the contract suite and the tests that do not kill runners. */
 let shared: Cluster | undefined
@@ -118,8 +120,7 @@ describe(`${label}: across runners`, () => {
 describe(`${label}: no runner`, () => {
   it.live("a task submitted while no runner is up fails with ClusterUnavailable after the submit deadline", () =>
     Effect.gen(function* () {
-      const storage = postgres === undefined ? yield* sqliteStorage : undefined
-      if (storage === undefined) return // On a shared Postgres, other files' runners may be up.
+      const storage = yield* storageFor
       const context = yield* Layer.build(
         Executor.layerCluster({ storage, timings: fastTimings, submitDeadline: "1 second" })
       )
