@@ -7,9 +7,11 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option, Scope, Stream } from "effect"
+import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { contractSuite, failureOf } from "./contract.ts"
 import { fastTimings, type Cluster, sqliteStorage, startCluster } from "./fixtures/clusterHarness.ts"
@@ -224,5 +226,33 @@ describe(`${label}: failover`, () => {
         )
       }),
     90_000
+  )
+})
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
+  } catch {
+    return false
+  }
+}
+
+describe.runIf(postgres === undefined)("layerCluster: the example", () => {
+  it.live("examples/cluster.ts kills a runner mid-run, loses no task, and leaves no runner behind", () =>
+    Effect.gen(function* () {
+      const example = fileURLToPath(new URL("../examples/cluster.ts", import.meta.url))
+      const stdout = yield* Effect.callback<string, Error>((resume) => {
+        const child = execFile(process.execPath, [example], { timeout: 60_000 }, (error, stdout, stderr) =>
+          resume(error ? Effect.fail(new Error(`${error.message}\n${stderr}`)) : Effect.succeed(stdout))
+        )
+        return Effect.sync(() => child.kill("SIGKILL"))
+      })
+      assert.match(stdout, /SIGKILLed runner \d+ with tasks in flight/)
+      assert.match(stdout, /primes below 9600000: 639851/)
+      assert.match(stdout, /24 of 24 tasks finished, none lost/)
+      const pids = /3 runners up: (\d+), (\d+), (\d+)/.exec(stdout)!.slice(1).map(Number)
+      yield* eventually(Effect.sync(() => pids.every((pid) => !alive(pid))))
+    })
   )
 })
