@@ -1,0 +1,100 @@
+/**
+ * `node bench/cluster.ts`: throughput and latency through `layerCluster` (persisted and volatile) against the local
+ * `layerWorkerThreads` pool, for tasks from a no-op to 100 ms of CPU work, on the same number of worker threads:
+ * a local pool of 2, and a cluster of 2 runners with 1 worker thread each (sharing one SQLite file) on this machine.
+ *
+ * On one machine the cluster cannot be faster: it runs on the same cores, plus a network hop and (persisted) a
+ * database write per task. What the figures say is its cost per task, and so from what task size that cost
+ * vanishes: past it, each machine added adds its cores at full efficiency.
+ *
+ * `BENCH_SECONDS` (default 2) sets the time each throughput run aims for.
+ */
+import { Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Executor, Future } from "../src/index.ts"
+import { fastTimings, startCluster } from "../test/fixtures/clusterHarness.ts"
+import { busy } from "./clusterTasks.ts"
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 2)
+const sizes = [0, 1, 5, 20, 100]
+const workers = 2
+
+interface Row {
+  readonly mode: string
+  readonly size: number
+  readonly tasksPerSecond: number
+  readonly p50: number
+  readonly p99: number
+}
+
+const percentile = (sorted: ReadonlyArray<number>, p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
+
+/** Serial round trips (latency), then as many tasks in flight as the executor takes (throughput). */
+const measure = (mode: string, size: number) =>
+  Effect.gen(function* () {
+    // Warm up: every worker booted and the task module loaded.
+    yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.flatMap(Executor.submit(busy, 0), Future.result), {
+      concurrency: 8
+    })
+    const latencies: Array<number> = []
+    for (let i = 0; i < 30; i++) {
+      const start = performance.now()
+      yield* Effect.flatMap(Executor.submit(busy, size), (f) => Future.result(f))
+      latencies.push(performance.now() - start)
+    }
+    latencies.sort((a, b) => a - b)
+    const count = Math.max(100, Math.min(5_000, Math.round((seconds * 1000 * workers) / Math.max(size, 0.5))))
+    const start = performance.now()
+    const futures = yield* Effect.forEach(Array.from({ length: count }), () => Executor.submit(busy, size))
+    yield* Effect.forEach(futures, (f) => Future.result(f))
+    const elapsed = (performance.now() - start) / 1000
+    const row: Row = {
+      mode,
+      size,
+      tasksPerSecond: count / elapsed,
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99)
+    }
+    console.error(`${mode} ${size} ms: ${row.tasksPerSecond.toFixed(0)} tasks/s, p50 ${row.p50.toFixed(2)} ms`)
+    return row
+  })
+
+const program = Effect.gen(function* () {
+  const rows: Array<Row> = []
+  for (const size of sizes) {
+    rows.push(
+      yield* measure("layerWorkerThreads", size).pipe(
+        Effect.provide(Executor.layerWorkerThreads({ maxWorkers: workers }))
+      )
+    )
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-bench-cluster-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  const storage = path.join(dir, "cluster.db")
+  yield* startCluster(storage, workers, { workers: 1 })
+  for (const durability of ["volatile", "persisted"] as const) {
+    const layer = Executor.layerCluster({ storage, durability, timings: fastTimings })
+    const context = yield* Layer.build(layer)
+    for (const size of sizes) {
+      rows.push(yield* measure(`layerCluster (${durability})`, size).pipe(Effect.provideContext(context)))
+    }
+  }
+  const local = new Map(rows.filter((r) => r.mode === "layerWorkerThreads").map((r) => [r.size, r]))
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${os.availableParallelism()} cores, Node ${process.version}:`,
+    `${workers} worker threads either way (a local pool of ${workers}; ${workers} runners × 1 thread on one SQLite file).`,
+    "",
+    "| executor | task | tasks/s | vs local | latency p50 | latency p99 |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map(
+      (r) =>
+        `| ${r.mode} | ${r.size} ms | ${r.tasksPerSecond.toFixed(0)} | ${(r.tasksPerSecond / local.get(r.size)!.tasksPerSecond).toFixed(2)}x | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms |`
+    )
+  ]
+  console.log(lines.join("\n"))
+})
+
+await Effect.runPromise(Effect.scoped(program))
