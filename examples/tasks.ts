@@ -40,3 +40,30 @@ export const digest = Task.make("digest", {
       gzipped: gzipSync(body).length
     }))
 })
+
+/** A `SharedArrayBuffer` crosses to a worker thread shared, not copied: the task and its caller see the same cells. */
+const SharedBuffer = Schema.declare((u): u is SharedArrayBuffer => u instanceof SharedArrayBuffer)
+
+/**
+ * Long-running and interruptible: applies sha256 to `body` `rounds` times (key stretching), in chunks of 10,000
+ * rounds with a yield between them, so a cooperative interrupt stops it within one chunk. When it starts on its
+ * worker it sets cell 0 of `started` to 1 and notifies, so the caller can tell that the task is RUNNING.
+ */
+export const stretch = Task.make("stretch", {
+  module: import.meta.url,
+  payload: Schema.Struct({ body: Schema.Uint8Array, rounds: Schema.Number, started: SharedBuffer }),
+  success: Schema.String,
+  run: ({ body, rounds, started }) =>
+    Effect.gen(function* () {
+      const cell = new Int32Array(started)
+      Atomics.store(cell, 0, 1)
+      Atomics.notify(cell, 0)
+      let hash = createHash("sha256").update(body).digest()
+      for (let round = 0; round < rounds;) {
+        const end = Math.min(rounds, round + 10_000)
+        for (; round < end; round++) hash = createHash("sha256").update(hash).digest()
+        yield* Effect.yieldNow
+      }
+      return hash.toString("hex")
+    })
+})

@@ -21,7 +21,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { dual } from "effect/Function"
 import * as Executor from "./Executor.ts"
-import type { ExecutorError, SubmitError } from "./ExecutorError.ts"
+import { type ExecutorError, ExecutorShutdown, type SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
 import { fromFiber, interrupt, isFuture } from "./Future.ts"
 import { cancelledError, isCancelledExit } from "./internal/future.ts"
@@ -193,6 +193,7 @@ export const toPromise: {
  */
 export interface RunnerHandle<A> {
   readonly done: Promise<A>
+  /** Interrupts the task wherever it is; resolves once it has stopped (at once if it had already settled). */
   readonly cancel: () => Promise<void>
 }
 
@@ -211,14 +212,19 @@ export interface Runner extends AsyncDisposable {
   ) => Promise<Task.Success<T>>
   /** Submits a task and returns a handle at once. */
   readonly submit: <T extends Task.Any>(task: T, input: Task.Payload<T>) => RunnerHandle<Task.Success<T>>
-  /** Shuts the executor down (waiting for submitted tasks) and releases its workers. Later calls reject. */
+  /** The executor's counters (`Executor.stats`), e.g. for a health endpoint. Rejects after `dispose()`. */
+  readonly stats: () => Promise<Executor.Stats>
+  /**
+   * Shuts the executor down (waiting for submitted tasks) and releases its workers; a runner that never ran a task
+   * has no executor to shut down. Later calls to `run`, `submit` and `stats` reject with `ExecutorShutdown`.
+   */
   readonly dispose: () => Promise<void>
 }
 
 /**
  * Builds a {@link Runner} over an executor layer, for applications not written with Effect (an HTTP handler, a
- * CLI). The layer is built on first use; `dispose()` (or `await using`) shuts it down, waiting for submitted tasks,
- * and leaves nothing that keeps the process alive.
+ * CLI). The layer is built on first use (once, however many requests arrive together); `dispose()` (or
+ * `await using`) shuts it down, waiting for submitted tasks, and leaves nothing that keeps the process alive.
  *
  * @example
  * ```ts
@@ -241,26 +247,32 @@ export interface Runner extends AsyncDisposable {
  */
 export const makeRunner = <E>(layer: Layer.Layer<Executor.Executor, E>): Runner => {
   const runtime = ManagedRuntime.make(layer)
+  // The runner's life: Idle (layer not built) -> Used (built or building) -> Disposed. Only a used runner has an
+  // executor to shut down; disposing an idle one must not build the layer just to close it.
+  let used = false
   let disposed: Promise<void> | undefined
-  const rejectDisposed = () => Promise.reject(new Error("The runner was disposed; it runs no more tasks"))
-  const submitFuture = <T extends Task.Any>(task: T, input: Task.Payload<T>) =>
-    runtime.runPromiseExit(Executor.submit(task, input))
+  const rejectDisposed = () =>
+    Promise.reject(new ExecutorShutdown({ message: "The runner was disposed; it runs no more tasks" }))
+  const rejection = (exit: Exit.Failure<unknown, unknown>) =>
+    isCancelledExit(exit) ? cancelledError() : Cause.squash(exit.cause)
+  const runExit = <A, E2>(effect: Effect.Effect<A, E2, Executor.Executor>, signal?: AbortSignal) => {
+    used = true
+    return runtime.runPromiseExit(effect, signal === undefined ? undefined : { signal })
+  }
 
   const submit = <T extends Task.Any>(task: T, input: Task.Payload<T>): RunnerHandle<Task.Success<T>> => {
     if (disposed !== undefined) {
       const done = rejectDisposed()
-      return { done, cancel: () => Promise.resolve() }
+      return { done, cancel: () => done.then(noop, noop) }
     }
-    let cancelled = false
-    let future: Future<Task.Success<T>, unknown> | undefined
-    const done = submitFuture(task, input).then((exit) => {
-      if (Exit.isFailure(exit)) throw Cause.squash(exit.cause)
-      future = exit.value
-      if (cancelled) Effect.runFork(interrupt(future))
-      return toPromise(future)
+    const submitted = runExit(Executor.submit(task, input)).then((exit) => {
+      if (Exit.isFailure(exit)) throw rejection(exit)
+      return exit.value
     })
+    const done = submitted.then((future) => toPromise(future))
     const cancel = async () => {
-      cancelled = true
+      // Cancelling before the submission has landed waits for the future, then interrupts it.
+      const future = await submitted.catch(() => undefined)
       if (future !== undefined) await Effect.runPromise(interrupt(future))
     }
     return { done, cancel }
@@ -274,24 +286,30 @@ export const makeRunner = <E>(layer: Layer.Layer<Executor.Executor, E>): Runner 
     if (disposed !== undefined) return rejectDisposed()
     const signal = options?.signal
     if (signal?.aborted) return Promise.reject(cancelledError())
-    return runtime
-      .runPromiseExit(runOn(task, input, undefined), signal === undefined ? undefined : { signal })
-      .then((exit) => {
-        if (Exit.isSuccess(exit)) return exit.value
-        throw isCancelledExit(exit) ? cancelledError() : Cause.squash(exit.cause)
-      })
+    return runExit(runOn(task, input, undefined), signal).then((exit) => {
+      if (Exit.isSuccess(exit)) return exit.value
+      throw rejection(exit)
+    })
+  }
+
+  const stats = (): Promise<Executor.Stats> => {
+    if (disposed !== undefined) return rejectDisposed()
+    return runExit(Executor.stats).then((exit) => {
+      if (Exit.isSuccess(exit)) return exit.value
+      throw rejection(exit)
+    })
   }
 
   const dispose = () => {
     // Shut down first so tasks in flight finish and their callers get their results; then close the layer.
     if (disposed === undefined) {
-      disposed = runtime.runPromise(Executor.shutdown({ wait: true })).then(
-        () => runtime.dispose(),
-        () => runtime.dispose()
-      )
+      const close = () => runtime.dispose()
+      disposed = used ? runtime.runPromise(Executor.shutdown({ wait: true })).then(close, close) : close()
     }
     return disposed
   }
 
-  return { run, submit, dispose, [Symbol.asyncDispose]: dispose }
+  return { run, submit, stats, dispose, [Symbol.asyncDispose]: dispose }
 }
+
+const noop = () => {}

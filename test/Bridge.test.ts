@@ -3,11 +3,12 @@
  * both ways, typed errors through Promises, dispose with work in flight, and a responsive event loop.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { Cause, Context, Deferred, Effect, Fiber, Layer } from "effect"
 import { Bridge, Executor, ExecutorError, Future } from "../src/index.ts"
 import { makeBoard } from "./fixtures/latch.ts"
+import { fib, fibSync } from "../examples/tasks.ts"
 import { Boom, double, failWith, gated } from "./fixtures/tasks.ts"
-import { burnUntilStopped } from "./fixtures/workerTasks.ts"
 
 class IsolatedPool extends Context.Service<IsolatedPool, Executor.Executor["Service"]>()("test/IsolatedPool") {}
 
@@ -134,23 +135,46 @@ describe("Bridge.fromPromise and toPromise", () => {
 
 const active = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length
 
+/** An executor layer that counts how many times it was built. */
+const counted = <E>(layer: Layer.Layer<Executor.Executor, E>) => {
+  const builds = { count: 0 }
+  const built = Layer.merge(
+    layer,
+    Layer.effectDiscard(
+      Effect.sync(() => {
+        builds.count++
+      })
+    )
+  )
+  return { builds, layer: built }
+}
+
 describe("Bridge.makeRunner (Promise code)", () => {
   it("runs tasks from plain async code, keeps error classes, and serves many concurrent callers", async () => {
-    await using runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 2 }))
-    assert.strictEqual(await runner.run(double, 21), 42)
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => runner.run(double, i)))
-    assert.deepStrictEqual(
-      results,
-      Array.from({ length: 100 }, (_, i) => i * 2)
-    )
+    const { builds, layer } = counted(Executor.layerWorkerThreads({ maxWorkers: 2 }))
+    await using runner = Bridge.makeRunner(layer)
+    // Many requests arrive together on first use: the layer is built once and every caller gets its own result.
+    const expected = Array.from({ length: 100 }, (_, i) => i * 2)
+    const [ran, submitted] = await Promise.all([
+      Promise.all(Array.from({ length: 50 }, (_, i) => runner.run(double, i))),
+      Promise.all(Array.from({ length: 50 }, (_, i) => runner.submit(double, 50 + i).done))
+    ])
+    assert.deepStrictEqual([...ran, ...submitted], expected)
+    assert.strictEqual(builds.count, 1, "one executor serves every caller")
+    const stats = await runner.stats()
+    assert.strictEqual(stats.completed, 100)
+    assert.isAtMost(stats.workers, 2)
     const error = await runner.run(failWith, 5).catch((e: unknown) => e)
     assert.instanceOf(error, Boom)
     assert.strictEqual((error as Boom).code, 5)
+    const handled = await runner.submit(failWith, 6).done.catch((e: unknown) => e)
+    assert.instanceOf(handled, Boom)
+    assert.strictEqual((handled as Boom).code, 6)
     const encode = await runner.run(double, "x" as never).catch((e: unknown) => e)
     assert.instanceOf(encode, ExecutorError.EncodeError)
   })
 
-  it("an aborted signal cancels the task; submit returns a handle with cancel()", async () => {
+  it("an aborted signal cancels the task, running or pending; submit returns a handle with cancel()", async () => {
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
@@ -162,9 +186,21 @@ describe("Bridge.makeRunner (Promise code)", () => {
             .run(gated, { board: board.address, index: 0 }, { signal: controller.signal })
             .catch((e: unknown) => e)
           yield* board.started(0)
+          // Queued behind task 0 on the only worker: aborting it drops it before it ever runs.
+          const queuedController = new AbortController()
+          const queued = runner
+            .run(gated, { board: board.address, index: 9 }, { signal: queuedController.signal })
+            .catch((e: unknown) => e)
+          assert.strictEqual((yield* Effect.promise(() => runner.stats())).queued, 1, "task 9 waits for the worker")
+          queuedController.abort()
+          assert.instanceOf(yield* Effect.promise(() => queued), ExecutorError.CancelledError)
           controller.abort()
           assert.instanceOf(yield* Effect.promise(() => running), ExecutorError.CancelledError)
           yield* board.interrupted(0)
+          const early = yield* Effect.promise(() =>
+            runner.run(double, 1, { signal: AbortSignal.abort() }).catch((e: unknown) => e)
+          )
+          assert.instanceOf(early, ExecutorError.CancelledError)
           const handle = runner.submit(gated, { board: board.address, index: 1 })
           yield* board.started(1)
           yield* Effect.promise(() => handle.cancel())
@@ -173,12 +209,22 @@ describe("Bridge.makeRunner (Promise code)", () => {
             ExecutorError.CancelledError
           )
           yield* board.interrupted(1)
+          // A handle cancelled before its submission has landed is still cancelled (queued or already running).
+          const hasty = runner.submit(gated, { board: board.address, index: 2 })
+          yield* Effect.promise(() => hasty.cancel())
+          assert.instanceOf(
+            yield* Effect.promise(() => hasty.done.catch((e: unknown) => e)),
+            ExecutorError.CancelledError
+          )
+          assert.strictEqual(yield* Effect.promise(() => runner.run(double, 3)), 6)
+          assert.isFalse(board.hasStarted(9), "the aborted queued task never ran")
+          assert.strictEqual((yield* Effect.promise(() => runner.stats())).cancelled, 4)
         })
       )
     )
   })
 
-  it("dispose() waits for work in flight, then releases every worker; later calls reject", async () => {
+  it("dispose() waits for work in flight, then releases every worker; later calls reject with ExecutorShutdown", async () => {
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
@@ -186,44 +232,77 @@ describe("Bridge.makeRunner (Promise code)", () => {
           const before = active("MessagePort")
           const runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 1 }))
           const inFlight = runner.run(gated, { board: board.address, index: 0 })
+          const queued = runner.submit(gated, { board: board.address, index: 1 })
           yield* board.started(0)
           const disposing = runner.dispose()
+          assert.strictEqual(runner.dispose(), disposing, "dispose is idempotent")
           yield* board.release(0)
           assert.strictEqual(yield* Effect.promise(() => inFlight), 0)
+          yield* board.started(1)
+          yield* board.release(1)
+          assert.strictEqual(yield* Effect.promise(() => queued.done), 1)
           yield* Effect.promise(() => disposing)
           assert.strictEqual(active("MessagePort"), before, "no worker port is left open")
-          const late = yield* Effect.promise(() => runner.run(double, 1).catch((e: unknown) => e))
-          assert.instanceOf(late, Error)
-          assert.include((late as Error).message, "disposed")
+          for (const late of [runner.run(double, 1), runner.submit(double, 1).done, runner.stats()]) {
+            const error = yield* Effect.promise(() => late.catch((e: unknown) => e))
+            assert.instanceOf(error, ExecutorError.ExecutorShutdown)
+            assert.include((error as ExecutorError.ExecutorShutdown).message, "disposed")
+          }
         })
       )
     )
   })
 
-  it("keeps the event loop responsive while CPU-bound work runs on the pool, unlike running it inline", async () => {
-    let ticks = 0
-    const heartbeat = setInterval(() => ticks++, 1)
-    try {
-      // Inline: a synchronous CPU loop blocks the event loop, so no tick can happen during it.
-      const inlineStart = ticks
-      let sink = 0
-      for (let i = 0; i < 30_000_000; i++) sink += Math.sqrt(i)
-      const inlineTicks = ticks - inlineStart
-      assert.isAbove(sink, 0)
-      assert.strictEqual(inlineTicks, 0)
+  it("dispose() on a runner that never ran a task does not build its executor", async () => {
+    const { builds, layer } = counted(Executor.layerWorkerThreads({ maxWorkers: 1 }))
+    const runner = Bridge.makeRunner(layer)
+    await runner.dispose()
+    assert.strictEqual(builds.count, 0)
+    assert.instanceOf(await runner.run(double, 1).catch((e: unknown) => e), ExecutorError.ExecutorShutdown)
+    assert.strictEqual(builds.count, 0)
+  })
 
-      // On the pool: the same kind of loop runs in a worker while the heartbeat keeps ticking.
-      await using runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 1 }))
-      const board = new SharedArrayBuffer(8)
-      const cells = new Int32Array(board)
-      const burning = runner.run(burnUntilStopped, board)
-      while (Atomics.load(cells, 1) !== 1) await new Promise((resolve) => setTimeout(resolve, 1))
-      const pooledStart = ticks
-      while (ticks - pooledStart < 10) await new Promise((resolve) => setTimeout(resolve, 1))
-      Atomics.store(cells, 0, 1)
-      assert.isAbove(await burning, 0)
+  it("keeps the event loop responsive while CPU-bound work runs on the pool, unlike running it inline", async () => {
+    // The same fixed amount of CPU work (fib(N), ~0.1-0.3 s) twice: inline on the main thread, then on a worker
+    // through the runner. The histogram records the gap between consecutive event-loop turns; a turn cannot happen
+    // while the main thread is busy, so the inline run shows up as one gap at least as long as the work itself.
+    const N = 36
+    const delay = monitorEventLoopDelay({ resolution: 2 })
+    /** Resolves once the histogram has recorded `count` more gaps (the loop is turning freely again). */
+    const turns = async (count: number) => {
+      const target = delay.count + count
+      while (delay.count < target) await new Promise((resolve) => setImmediate(resolve))
+    }
+    await using runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 1 }))
+    // Warm up: boot the worker, load the task module and JIT fib on both sides, outside the measurement.
+    assert.strictEqual(await runner.run(fib, 20), fibSync(20))
+    assert.strictEqual(fibSync(20), 6765)
+    delay.enable()
+    try {
+      // A reset also forgets the last turn, so wait for a recorded gap before the measured work starts.
+      delay.reset()
+      await turns(1)
+      const started = performance.now()
+      const inline = fibSync(N)
+      const inlineMillis = performance.now() - started
+      await turns(2)
+      const inlineMaxDelay = delay.max / 1e6
+
+      delay.reset()
+      await turns(1)
+      const pooled = await runner.run(fib, N)
+      await turns(2)
+      const pooledMaxDelay = delay.max / 1e6
+
+      assert.strictEqual(pooled, inline, "the pool did the same work")
+      assert.isAtLeast(inlineMaxDelay, inlineMillis * 0.9, "inline work blocks the event loop for its whole duration")
+      assert.isBelow(
+        pooledMaxDelay,
+        inlineMaxDelay / 3,
+        `pooled max delay ${pooledMaxDelay.toFixed(1)} ms vs inline ${inlineMaxDelay.toFixed(1)} ms`
+      )
     } finally {
-      clearInterval(heartbeat)
+      delay.disable()
     }
   })
 })
