@@ -6,8 +6,8 @@
  * With `EFFECT_FUTURES_POSTGRES_URL` set (`npm run test:postgres` does it), the same runs against that Postgres.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Option, Scope, Stream } from "effect"
-import { execFile } from "node:child_process"
+import { Cause, Effect, Exit, Layer, Option, Schema, Scope, Stream } from "effect"
+import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -255,4 +255,37 @@ describe.runIf(postgres === undefined)("layerCluster: the example", () => {
       yield* eventually(Effect.sync(() => pids.every((pid) => !alive(pid))))
     })
   )
+})
+
+describe("layerCluster: runner processes", () => {
+  it.live("a runner started by a process that is SIGKILLed exits too", () =>
+    Effect.gen(function* () {
+      const storage = yield* sqliteStorage
+      const parent = spawn(
+        process.execPath,
+        [fileURLToPath(new URL("./fixtures/clusterOrphanParent.ts", import.meta.url)), storage],
+        { stdio: ["ignore", "pipe", "inherit"] }
+      )
+      yield* Effect.addFinalizer(() => Effect.sync(() => parent.kill("SIGKILL")))
+      const pid = yield* Effect.callback<number>((resume) => {
+        let out = ""
+        parent.stdout!.on("data", (chunk: Buffer) => {
+          out += chunk.toString()
+          const match = /runner (\d+)/.exec(out)
+          if (match !== null) resume(Effect.succeed(Number(match[1])))
+        })
+      })
+      assert.isTrue(alive(pid))
+      parent.kill("SIGKILL")
+      yield* eventually(Effect.sync(() => !alive(pid)))
+    })
+  )
+
+  it("ClusterUnavailable survives a Schema round trip as an instance of its class", () => {
+    const error = new ExecutorError.ClusterUnavailable({ task: "fib", waited: 1500, message: "no runner" })
+    const encode = Schema.encodeUnknownSync(ExecutorError.ExecutorErrorSchema)
+    const back = Schema.decodeUnknownSync(ExecutorError.ExecutorErrorSchema)(structuredClone(encode(error)))
+    assert.instanceOf(back, ExecutorError.ClusterUnavailable)
+    assert.deepStrictEqual({ ...back }, { ...error })
+  })
 })
