@@ -741,7 +741,11 @@ export interface ClusterOptions extends Omit<CommonOptions, "initializer"> {
  *
  * Runners must be able to import each task's module at the same URL (deploy the same code at the same path).
  * Submitting while no runner answers fails the future with `ClusterUnavailable` after `submitDeadline`.
- * Interrupting a future interrupts its task on the runner.
+ * Interrupting a future interrupts its task on the runner. In `stats`, `workers` is `maxInFlight` and `busy` the
+ * tasks out on the cluster.
+ *
+ * **Gotcha:** Effect Cluster keeps every persisted task and its reply in storage; nothing prunes them yet, so a
+ * long-lived cluster's tables grow with the tasks it has run (`durability: "volatile"` stores nothing).
  *
  * @example
  * ```ts
