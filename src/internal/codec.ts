@@ -28,6 +28,13 @@ interface Codecs {
   readonly payloadIsEncoded: boolean
   /** Likewise for the success: the worker's encode validated it; the caller need not decode it again. */
   readonly successIsEncoded: boolean
+  /**
+   * For a bare primitive Schema (`Schema.Number`, `String`, `Boolean`: no checks, no transformation) its whole parse is
+   * a `typeof` test. The batch paths use it to skip one parser call and one `Exit` per item (~20 ns each here, a
+   * sizeable share of `map`'s per-item cost); a value that fails the test goes through the parser for its message.
+   */
+  readonly payloadGuard: Guard | undefined
+  readonly successGuard: Guard | undefined
   readonly encodePayload: Parser
   readonly decodePayload: Parser
   readonly encodeSuccess: Parser
@@ -35,6 +42,19 @@ interface Codecs {
   readonly encodeError: Parser
   readonly decodeError: Parser
 }
+
+type Guard = (input: unknown) => boolean
+
+const primitiveGuards: Record<string, Guard> = {
+  Number: (input) => typeof input === "number",
+  String: (input) => typeof input === "string",
+  Boolean: (input) => typeof input === "boolean"
+}
+
+const guardOf = (ast: SchemaAST.AST): Guard | undefined =>
+  ast.checks === undefined && ast.encoding === undefined && ast.context === undefined
+    ? primitiveGuards[ast._tag]
+    : undefined
 
 const cache = new WeakMap<Task.Any, Codecs>()
 
@@ -44,6 +64,8 @@ const codecsOf = (task: Task.Any): Codecs => {
     codecs = {
       payloadIsEncoded: SchemaAST.toEncoded(task.payload.ast) === task.payload.ast,
       successIsEncoded: SchemaAST.toEncoded(task.success.ast) === task.success.ast,
+      payloadGuard: guardOf(task.payload.ast),
+      successGuard: guardOf(task.success.ast),
       encodePayload: Schema.encodeUnknownExit(task.payload),
       decodePayload: Schema.decodeUnknownExit(task.payload),
       encodeSuccess: Schema.encodeUnknownExit(task.success),
@@ -63,12 +85,21 @@ const describe = (cause: Cause.Cause<Schema.SchemaError>): string => {
   return Result.isSuccess(defect) ? String(defect.success) : Cause.pretty(cause)
 }
 
+/** Like `Array#every`, but a hole reads as `undefined` (and so fails a primitive guard) instead of being skipped. */
+const everyIndex = (values: ReadonlyArray<unknown>, guard: Guard): boolean => {
+  for (let i = 0; i < values.length; i++) if (!guard(values[i])) return false
+  return true
+}
+
 /** Encodes a batch of payloads (the Schema's parser found once); the first that fails its Schema fails them all. */
 export const encodePayloads = (
   task: Task.Any,
   inputs: ReadonlyArray<unknown>
 ): Result.Result<Array<unknown>, ExecutorError.EncodeError> => {
-  const encode = codecsOf(task).encodePayload
+  const codecs = codecsOf(task)
+  const guard = codecs.payloadGuard
+  if (guard !== undefined && everyIndex(inputs, guard)) return Result.succeed(inputs.slice())
+  const encode = codecs.encodePayload
   // Filled with push, not preallocated: a holey array makes structured clone take its sparse path, measured here at
   // ~90 µs per postMessage of 1,000 numbers against ~23 µs for a packed one (on the caller's thread, per chunk).
   const encoded: Array<unknown> = []
@@ -137,19 +168,24 @@ export const encodeExit = (task: Task.Any, exit: Exit.Exit<unknown, unknown>): W
   return { _tag: "Interrupted" }
 }
 
-/** Decodes a payload in the worker; for a Schema without transformations the caller's encode already checked it. */
-const decodePayload = (task: Task.Any, payload: unknown): Exit.Exit<unknown, Schema.SchemaError> => {
-  const codecs = codecsOf(task)
-  return codecs.payloadIsEncoded ? Exit.succeed(payload) : safely(codecs.decodePayload, payload)
-}
-
-/** Decodes the payload and calls `run`: the task's Effect, or the outcome if it could not even start. */
-const prepare = (task: Task.Any, payload: unknown): Effect.Effect<unknown, unknown> | WireExit => {
-  const decoded = decodePayload(task, payload)
-  if (Exit.isFailure(decoded)) return schemaFailure("DecodeError", task, "payload", decoded.cause)
+/**
+ * Decodes the payload and calls `run`: the task's Effect, or the outcome if it could not even start. For a Schema
+ * without transformations the caller's encode already checked the payload, so it is not decoded again.
+ */
+const prepare = (
+  task: Task.Any,
+  payload: unknown,
+  codecs: Codecs = codecsOf(task)
+): Effect.Effect<unknown, unknown> | WireExit => {
+  let input = payload
+  if (!codecs.payloadIsEncoded) {
+    const decoded = safely(codecs.decodePayload, payload)
+    if (Exit.isFailure(decoded)) return schemaFailure("DecodeError", task, "payload", decoded.cause)
+    input = decoded.value
+  }
   let effect: Effect.Effect<unknown, unknown>
   try {
-    effect = task.run(decoded.value)
+    effect = task.run(input)
   } catch (defect) {
     return defectToWire(defect)
   }
@@ -184,19 +220,26 @@ export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>
     // Items run with the chunk's services, not the default ones: under `layerFibers` that is what keeps a test's
     // TestClock (and any logger) in force for every item of a chunk, as it is for a single task.
     const runFork = Effect.runForkWith(yield* Effect.context<never>())
+    const guard = codecs.successGuard
     const values: Array<unknown> = []
-    for (const payload of payloads) {
-      const prepared = prepare(task, payload)
-      if (isWire(prepared)) return { values, failure: prepared }
+    for (let i = 0; i < payloads.length; i++) {
+      const prepared = prepare(task, payloads[i], codecs)
       let exit: Exit.Exit<unknown, unknown>
+      // Most items are already an Exit (`Effect.succeed`, `Effect.fail`): test that first.
       if (Exit.isExit(prepared)) {
         exit = prepared
+      } else if (isWire(prepared)) {
+        return { values, failure: prepared }
       } else {
         const fiber = runFork(prepared)
         exit = fiber.pollUnsafe() ?? (yield* Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber)))
       }
       // The common case, a success, is encoded straight into `values` without an intermediate outcome object.
       if (Exit.isSuccess(exit)) {
+        if (guard !== undefined && guard(exit.value)) {
+          values.push(exit.value)
+          continue
+        }
         const encoded = safely(codecs.encodeSuccess, exit.value)
         if (Exit.isSuccess(encoded)) {
           values.push(encoded.value)

@@ -85,6 +85,16 @@ const cases: ReadonlyArray<Case> = [
       )
       assert.instanceOf(inMap, ExecutorError.EncodeError)
       assert.deepInclude(inMap, { task: "double", which: "payload" })
+      // A hole in an array of numbers is `undefined`, not a number: the batch fast path must not skip over it.
+      const holey = new Array<number>(3)
+      holey[0] = 1
+      holey[2] = 3
+      const withHole = yield* Effect.flip(Stream.runCollect(Executor.map(double, holey, { chunksize: 3 })))
+      assert.instanceOf(withHole, ExecutorError.EncodeError)
+      assert.include(withHole.message, "Expected number")
+      const executor = yield* Executor.Executor
+      const inBatch = yield* submitAndFail(executor.submitBatch(double, [1, 2, undefined as unknown as number]))
+      assert.instanceOf(inBatch, ExecutorError.EncodeError)
     })
   },
   {
