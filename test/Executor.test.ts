@@ -2,7 +2,7 @@
  * The in-process executor (`layerFibers`): the shared contract, plus what only fibers can show under `TestClock`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Fiber, Stream } from "effect"
+import { Cause, Effect, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { contractSuite } from "./contract.ts"
@@ -79,5 +79,28 @@ describe("layerFibers under TestClock", () => {
       assert.strictEqual(stats.cancelled, 1)
       assert.strictEqual(stats.busy, 0)
     }).pipe(Effect.provide(Executor.layerFibers({ concurrency: 1 })))
+  )
+})
+
+describe("layerFibers options", () => {
+  it.effect("an unknown or misspelled option fails the layer, naming it and listing the valid ones", () =>
+    Effect.gen(function* () {
+      const build = (options: object) =>
+        Effect.flip(Effect.scoped(Layer.build(Executor.layerFibers(options as Executor.FiberOptions))))
+      const misspelled = yield* build({ concurency: 2 })
+      assert.instanceOf(misspelled, ExecutorError.InvalidOptions)
+      assert.strictEqual(misspelled.option, "concurency")
+      assert.strictEqual(
+        misspelled.message,
+        "Expected `concurency` to be an option of layerFibers (did you mean `concurrency`?): one of maxQueue, " +
+          "onFull, shutdownTimeout, initializer, name, concurrency, got 2"
+      )
+      // Worker pools' options mean nothing here: refused rather than ignored.
+      const foreign = yield* build({ concurrency: 1, maxWorkers: 4 })
+      assert.strictEqual(foreign.option, "maxWorkers")
+      assert.notInclude(foreign.expected, "did you mean")
+      const bad = yield* build({ concurrency: 0 })
+      assert.strictEqual(bad.option, "concurrency")
+    })
   )
 })

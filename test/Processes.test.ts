@@ -6,13 +6,14 @@ import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
+import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { contractSuite } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { double } from "./fixtures/tasks.ts"
-import { environment, pidThenWait, stubborn } from "./fixtures/workerTasks.ts"
-import { beats, eventually, heartbeatFile, spinnerPid, workerSuite } from "./workerContract.ts"
+import { environment, pidThenWait, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
+import { alive, beats, eventually, heartbeatFile, spinnerPid, workerSuite } from "./workerContract.ts"
 
 contractSuite("layerProcesses", (options) =>
   Executor.layerProcesses({
@@ -24,19 +25,23 @@ contractSuite("layerProcesses", (options) =>
 
 workerSuite("layerProcesses", (options) => Executor.layerProcesses(options))
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  // A zombie (exited, not yet reaped by whoever adopted it) counts as gone.
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
-  } catch {
-    return false
-  }
-}
+const build = (options: Executor.ProcessOptions) =>
+  Effect.flip(Effect.scoped(Layer.build(Executor.layerProcesses(options))))
+
+/** Runs `effect` with a flag added to this process's `execArgv` while a layer is built (children copy it then). */
+const withParentFlag = <A, E, R>(flag: string, effect: Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const original = process.execArgv
+      process.execArgv = [...original, flag]
+      return original
+    }),
+    () => effect,
+    (original) =>
+      Effect.sync(() => {
+        process.execArgv = original
+      })
+  )
 
 describe("layerProcesses: process-specific", () => {
   it.live("a child killed by a signal from outside fails its task with WorkerCrashed naming the signal", () =>
@@ -57,13 +62,12 @@ describe("layerProcesses: process-specific", () => {
     }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1 })))
   )
 
-  it.live("env, execArgv and cwd reach the children", () =>
+  it.live("env, execArgv and cwd reach the children; execArgv comes after this process's flags", () =>
     Effect.gen(function* () {
       const seen = yield* yield* Executor.submit(environment, "EFFECT_FUTURES_PROBE")
       assert.strictEqual(seen.value, "probe")
       assert.strictEqual(seen.cwd, os.tmpdir())
-      assert.include(seen.execArgv, "--stack-size=900")
-      assert.include(seen.execArgv, "--max-old-space-size=64")
+      assert.deepStrictEqual(seen.execArgv, [...process.execArgv, "--stack-size=900", "--max-old-space-size=64"])
     }).pipe(
       Effect.provide(
         Executor.layerProcesses({
@@ -77,15 +81,82 @@ describe("layerProcesses: process-specific", () => {
     )
   )
 
-  it.live("a child that ignores SIGTERM and hangs on exit does not hold up shutdown", () =>
+  it.live("children inherit this process's Node flags by default, and keep them when execArgv adds more", () =>
     Effect.gen(function* () {
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          const context = yield* Layer.build(Executor.layerProcesses({ maxWorkers: 1 }))
-          const future = yield* Executor.submit(stubborn, 1).pipe(Effect.provideContext(context))
-          assert.strictEqual(yield* future, 1)
+      const flagsOf = (options: Executor.ProcessOptions) =>
+        withParentFlag(
+          "--no-deprecation",
+          Effect.scoped(
+            Effect.gen(function* () {
+              const context = yield* Layer.build(Executor.layerProcesses({ maxWorkers: 1, ...options }))
+              return yield* Effect.flatMap(Executor.submit(environment, "PATH"), (f) => Future.result(f)).pipe(
+                Effect.provideContext(context)
+              )
+            })
+          )
+        ).pipe(Effect.map((seen) => seen.execArgv))
+      const inherited = yield* flagsOf({})
+      assert.deepStrictEqual(inherited, [...process.execArgv, "--no-deprecation"])
+      const added = yield* flagsOf({ execArgv: ["--stack-size=900"] })
+      assert.deepStrictEqual(added, [...process.execArgv, "--no-deprecation", "--stack-size=900"])
+    })
+  )
+
+  it.live("resourceLimits become V8 flags after execArgv, so they win; codeRangeSizeMb is refused", () =>
+    Effect.gen(function* () {
+      const seen = yield* yield* Executor.submit(environment, "PATH")
+      assert.deepStrictEqual(seen.execArgv.slice(process.execArgv.length), [
+        "--max-old-space-size=100",
+        "--max-old-space-size=65",
+        "--max-semi-space-size=5",
+        "--stack-size=320"
+      ])
+      const code = yield* build({ resourceLimits: { codeRangeSizeMb: 16 } })
+      assert.strictEqual(code.option, "resourceLimits.codeRangeSizeMb")
+      assert.include(code.expected, "unset for child processes")
+      const tiny = yield* build({ resourceLimits: { stackSizeMb: 0.1 } })
+      assert.strictEqual(tiny.option, "resourceLimits.stackSizeMb")
+      if (fs.existsSync("/proc/self/limits")) {
+        // Deeper than the OS lets the main thread grow (8 MB by default): a recursion would crash, not throw.
+        const huge = yield* build({ resourceLimits: { stackSizeMb: 1024 * 1024 } })
+        assert.strictEqual(huge.option, "resourceLimits.stackSizeMb")
+        assert.include(huge.expected, "the OS's stack limit")
+      }
+    }).pipe(
+      Effect.provide(
+        Executor.layerProcesses({
+          maxWorkers: 1,
+          execArgv: ["--max-old-space-size=100"],
+          // Fractions are rounded up: V8's flags take whole megabytes.
+          resourceLimits: { maxOldGenerationSizeMb: 64.5, maxYoungGenerationSizeMb: 14, stackSizeMb: 0.5 }
         })
       )
+    )
+  )
+
+  it.live("each child is started with <name>-<workerId> as its argument, so ps tells the pools apart", () =>
+    Effect.gen(function* () {
+      assert.deepStrictEqual(yield* yield* Executor.submit(workerArgv, 0), ["isolated-1"])
+    }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1, name: "isolated" })))
+  )
+
+  it.live("a child that ignores SIGTERM and hangs on exit does not hold up shutdown, and is gone after it", () =>
+    Effect.gen(function* () {
+      const pid = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(Executor.layerProcesses({ maxWorkers: 1 }))
+          const worker = yield* Effect.flatMap(Executor.submit(whichWorker, 0), (f) => Future.result(f)).pipe(
+            Effect.provideContext(context)
+          )
+          const future = yield* Executor.submit(stubborn, 1).pipe(Effect.provideContext(context))
+          assert.strictEqual(yield* future, 1)
+          const pid = Number(worker.split(":")[0])
+          assert.isTrue(alive(pid))
+          return pid
+        })
+      )
+      // The scope closed only once the child had exited (and was reaped): its pid is dead now, not eventually.
+      assert.isFalse(alive(pid), `child ${pid} is still alive`)
     })
   )
 
@@ -111,10 +182,32 @@ describe("layerProcesses: process-specific", () => {
 
   it.live("rejects bad process options with InvalidOptions", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(
-        Effect.scoped(Layer.build(Executor.layerProcesses({ execArgv: "--inspect" as never })))
+      const execArgv = yield* build({ execArgv: "--inspect" as never })
+      assert.strictEqual(execArgv.option, "execArgv")
+      const notStrings = yield* build({ execArgv: ["--inspect", 9229] as never })
+      assert.strictEqual(notStrings.option, "execArgv")
+      const env = yield* build({ env: "NODE_ENV=production" as never })
+      assert.strictEqual(env.option, "env")
+      const envValue = yield* build({ env: { PATH: process.env.PATH, WORKERS: 4 } as never })
+      assert.strictEqual(envValue.option, "env.WORKERS")
+      assert.strictEqual(envValue.expected, "a string")
+      assert.strictEqual(envValue.received, "4")
+      const missing = path.join(os.tmpdir(), `effect-futures-no-such-dir-${process.pid}`)
+      const cwd = yield* build({ cwd: missing })
+      assert.strictEqual(cwd.option, "cwd")
+      assert.strictEqual(
+        cwd.message,
+        `Expected \`cwd\` to be an existing directory, got "${missing}", which does not exist`
       )
-      assert.strictEqual(error.option, "execArgv")
+      const file = yield* build({ cwd: fileURLToPath(import.meta.url) })
+      assert.strictEqual(file.option, "cwd")
+      assert.include(file.received, "which is not a directory")
+      const empty = yield* build({ cwd: "" })
+      assert.strictEqual(empty.option, "cwd")
+      const misspelled = yield* build({ maxWorkers: 1, execArg: ["--no-warnings"] } as never)
+      assert.strictEqual(misspelled.option, "execArg")
+      assert.include(misspelled.expected, "an option of layerProcesses (did you mean `execArgv`?)")
+      assert.include(misspelled.expected, "cwd")
     })
   )
 })

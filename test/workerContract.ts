@@ -1,21 +1,28 @@
 /**
  * What every worker-backed executor (threads, processes) must keep on top of the executor contract: crash isolation,
- * bounded restarts, load errors that fail one future, real cancellation of CPU-bound work, recycling, limits and a
- * shutdown that never hangs. Time-dependent waits poll a condition; nothing asserts on wall-clock durations.
+ * bounded restarts, load errors that fail one future, Schema failures on the far side, real cancellation of CPU-bound
+ * work, recycling, limits, option validation and a shutdown that never hangs and leaves no worker behind.
+ * Time-dependent waits poll a condition; nothing asserts on wall-clock durations.
+ *
+ * Whether a worker is gone is asked of the OS: a child process by its pid, a worker thread by its name among this
+ * process's threads (`/proc/self/task/<tid>/comm`, which Node sets to the worker's name). Where the OS does not
+ * tell (no `/proc`), a worker counts as gone.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Schedule } from "effect"
+import { Effect, Fiber, Layer, Schedule, Stream } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { failureOf } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { Boom, double, failWith, gated } from "./fixtures/tasks.ts"
+import { UNLUCKY, UnluckyError, unluckyError, unluckyPayload, unluckyResult } from "./fixtures/schemaTasks.ts"
 import {
   bytes,
   exhaustMemory,
   exitWith,
+  heapAndStack,
   heapLimit,
   initFails,
   initOk,
@@ -45,21 +52,77 @@ export const heartbeatFile = () => {
   fs.rmSync(file, { force: true })
   return file
 }
-const readBeat = (file: string): [number, number] => {
+interface Beat {
+  readonly beat: number
+  readonly pid: number
+  /** The worker thread's name, or "-" on a process's main thread. */
+  readonly thread: string
+}
+const readBeat = (file: string): Beat => {
   try {
     const content = fs.readFileSync(file, "utf8")
     // A write may be caught halfway: only a complete line counts.
-    if (!content.endsWith("\n")) return [0, 0]
-    const [beat, pid] = content.trim().split(" ").map(Number)
-    return [beat || 0, pid || 0]
+    if (!content.endsWith("\n")) return { beat: 0, pid: 0, thread: "-" }
+    const [beat, pid, thread] = content.trim().split(" ")
+    return { beat: Number(beat) || 0, pid: Number(pid) || 0, thread: thread ?? "-" }
   } catch {
-    return [0, 0]
+    return { beat: 0, pid: 0, thread: "-" }
   }
 }
 /** How many heartbeats a `spin` task wrote so far. */
-export const beats = (file: string): number => readBeat(file)[0]
+export const beats = (file: string): number => readBeat(file).beat
 /** The pid of the process running a `spin` task. */
-export const spinnerPid = (file: string): number => readBeat(file)[1]
+export const spinnerPid = (file: string): number => readBeat(file).pid
+
+/** Whether a process is alive; a zombie (exited, not yet reaped by whoever adopted it) counts as gone. */
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
+  } catch {
+    return false
+  }
+}
+
+/** Whether this process has a thread of that name (Linux truncates a thread's name to 15 bytes). */
+const hasThread = (name: string): boolean => {
+  try {
+    return fs
+      .readdirSync("/proc/self/task")
+      .some((tid) => fs.readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim() === name.slice(0, 15))
+  } catch {
+    return false
+  }
+}
+
+/** The worker a `spin` task runs on, once it has beaten: its process, and its thread when it is a worker thread. */
+export const spinnerOf = (file: string) =>
+  Effect.suspend(() => {
+    let found: Beat | undefined
+    return eventually(
+      Effect.sync(() => {
+        const beat = readBeat(file)
+        if (beat.beat > 0) found = beat
+        return found !== undefined
+      })
+    ).pipe(Effect.map(() => found!))
+  })
+
+/** Whether the worker that ran a `spin` task still exists: the thread in this process, or the child process. */
+export const spinnerRuns = (spinner: Beat): boolean =>
+  spinner.pid === process.pid ? spinner.thread !== "-" && hasThread(spinner.thread) : alive(spinner.pid)
+
+/** Counts of the handles keeping this process alive, by type: child processes, their pipes, workers' ports, timers. */
+const handles = () => {
+  const counts: Record<string, number> = {}
+  for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1
+  return counts
+}
+const WORKER_HANDLES = ["ProcessWrap", "PipeWrap", "MessagePort", "Worker", "Timeout"]
 
 export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
   const withExecutor =
@@ -159,30 +222,70 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
     )
   })
 
+  describe(`${label}: Schema failures on the far side`, () => {
+    it.live(
+      "a value its Schema encodes but does not decode fails with DecodeError naming the side; the pool is fine",
+      () =>
+        Effect.gen(function* () {
+          const worker = yield* yield* Executor.submit(whichWorker, 0)
+          // The caller encodes the payload; the worker cannot decode it.
+          const payload = failureOf(yield* Future.await(yield* Executor.submit(unluckyPayload, UNLUCKY)))
+          assert.instanceOf(payload, ExecutorError.DecodeError)
+          assert.deepInclude(payload, { task: "unluckyPayload", which: "payload" })
+          assert.include(payload.message, "13 is unlucky")
+          // The worker encodes the result, or the typed error; the caller cannot decode it.
+          const success = failureOf(yield* Future.await(yield* Executor.submit(unluckyResult, UNLUCKY)))
+          assert.instanceOf(success, ExecutorError.DecodeError)
+          assert.deepInclude(success, { task: "unluckyResult", which: "success" })
+          assert.include(success.message, "13 is unlucky")
+          const error = failureOf(yield* Future.await(yield* Executor.submit(unluckyError, UNLUCKY)))
+          assert.instanceOf(error, ExecutorError.DecodeError)
+          assert.deepInclude(error, { task: "unluckyError", which: "error" })
+          // In a chunk: the values before the one that does not decode arrive, then the DecodeError.
+          const collected: Array<number> = []
+          const inMap = yield* Effect.flip(
+            Stream.runForEach(Executor.map(unluckyResult, [1, UNLUCKY, 2], { chunksize: 3 }), (n) =>
+              Effect.sync(() => collected.push(n))
+            )
+          )
+          assert.instanceOf(inMap, ExecutorError.DecodeError)
+          assert.deepInclude(inMap, { task: "unluckyResult", which: "success" })
+          assert.deepStrictEqual(collected, [1])
+          // Values that decode pass both ways, on the same worker: nothing crashed or was replaced.
+          assert.strictEqual(yield* yield* Executor.submit(unluckyPayload, 7), 7)
+          assert.strictEqual(yield* yield* Executor.submit(unluckyResult, 8), 8)
+          const typed = failureOf(yield* Future.await(yield* Executor.submit(unluckyError, 9)))
+          assert.instanceOf(typed, UnluckyError)
+          assert.strictEqual(yield* yield* Executor.submit(whichWorker, 0), worker)
+          const stats = yield* Executor.stats
+          assert.strictEqual(stats.crashed, 0)
+          assert.strictEqual(stats.failed, 5)
+        }).pipe(withExecutor({ maxWorkers: 1 }))
+    )
+  })
+
   describe(`${label}: cancellation of CPU-bound work`, () => {
     const stopsSpinning = (options: Executor.WorkerOptions) =>
       Effect.gen(function* () {
         const heartbeat = heartbeatFile()
         const spinning = yield* Executor.submit(spin, heartbeat)
-        yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
+        const spinner = yield* spinnerOf(heartbeat)
+        assert.isTrue(spinnerRuns(spinner), "the spinner's worker is seen while it runs")
         yield* Future.interrupt(spinning)
         assert.strictEqual(yield* Future.state(spinning), "CANCELLED")
         // The slot is free at once: the next task runs on a fresh worker while the old one is stopped.
         assert.strictEqual(yield* yield* Executor.submit(double, 21), 42)
-        // The spinning worker is terminated: its heartbeat stops.
-        let last = -1
-        yield* eventually(
-          Effect.sync(() => {
-            const now = beats(heartbeat)
-            const still = now === last
-            last = now
-            return still
-          }).pipe(Effect.delay(20))
-        )
+        // The spinning worker is terminated: its thread or process goes away (the executor is still open, so this
+        // is the interrupt policy's doing, not shutdown's)...
+        yield* eventually(Effect.sync(() => !spinnerRuns(spinner)))
+        // ...and nothing writes its heartbeat any more, however much else happens afterwards.
+        const last = beats(heartbeat)
+        assert.strictEqual(yield* yield* Executor.submit(double, 4), 8)
+        assert.strictEqual(beats(heartbeat), last)
         const stats = yield* Executor.stats
         assert.isAtMost(stats.workers, 1)
         assert.strictEqual(stats.cancelled, 1)
-      }).pipe(withExecutor(options))
+      }).pipe(withExecutor({ name: "spinner", ...options }))
 
     it.live("cooperative interrupt terminates a stuck synchronous task after the grace period", () =>
       stopsSpinning({ maxWorkers: 1, interrupt: "cooperative", interruptGracePeriod: 50 })
@@ -238,9 +341,17 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
 
     it.live("idleTimeout stops idle workers above minWorkers", () =>
       Effect.gen(function* () {
-        yield* Effect.forEach([1, 2], (n) => Effect.flatMap(Executor.submit(double, n), Future.result), {
-          concurrency: 2
-        })
+        const board = yield* makeBoard
+        const gatedTasks = yield* Effect.forEach([0, 1], (index) =>
+          Executor.submit(gated, { board: board.address, index })
+        )
+        yield* Effect.forEach([0, 1], board.started)
+        // Both run at once, so there are two workers, one above minWorkers.
+        const busy = yield* Executor.stats
+        assert.strictEqual(busy.workers, 2)
+        assert.strictEqual(busy.busy, 2)
+        yield* Effect.forEach([0, 1], board.release)
+        assert.deepStrictEqual(yield* Effect.forEach(gatedTasks, (f) => Future.result(f)), [0, 1])
         yield* eventually(Effect.map(Executor.stats, (s) => s.workers === 1))
         assert.strictEqual(yield* yield* Executor.submit(double, 3), 6)
       }).pipe(withExecutor({ maxWorkers: 2, minWorkers: 1, idleTimeout: 20 }))
@@ -250,6 +361,21 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
       Effect.gen(function* () {
         assert.strictEqual(yield* yield* Executor.submit(heapLimit, 0), 48)
       }).pipe(withExecutor({ maxWorkers: 1, resourceLimits: { maxOldGenerationSizeMb: 48 } }))
+    )
+
+    it.live("every resourceLimit reaches V8: young generation and stack size as well as old generation", () =>
+      Effect.gen(function* () {
+        const measure = (resourceLimits: Executor.ResourceLimits) =>
+          Effect.flatMap(Executor.submit(heapAndStack, 0), (f) => Future.result(f)).pipe(
+            withExecutor({ maxWorkers: 1, resourceLimits })
+          )
+        const small = yield* measure({ maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 24, stackSizeMb: 0.5 })
+        // V8's heap limit is old + young generation: 64 + 3 semi-spaces of 8 MB.
+        assert.strictEqual(small.heapLimitMb, 88)
+        const large = yield* measure({ stackSizeMb: 2 })
+        // 2 MB leaves JavaScript (2048 - 192) KB of stack, 0.5 MB leaves (512 - 192) KB: ~5.8 times as deep.
+        assert.isAbove(large.depth, 3 * small.depth, `${large.depth} vs ${small.depth}`)
+      })
     )
 
     it.live("binary results arrive intact", () =>
@@ -272,6 +398,43 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         assert.strictEqual(policy.option, "interrupt")
         const limits = yield* build({ resourceLimits: { maxOldGenerationSizeMb: 0 } })
         assert.strictEqual(limits.option, "resourceLimits.maxOldGenerationSizeMb")
+        for (const bad of [0, -1, 1.5, "3", NaN]) {
+          const error = yield* build({ maxTasksPerWorker: bad as never })
+          assert.strictEqual(error.option, "maxTasksPerWorker", String(bad))
+          assert.strictEqual(error.expected, "a positive integer")
+        }
+        for (const bad of [-1, 0.5, "1", Infinity]) {
+          const error = yield* build({ spareWorkers: bad as never })
+          assert.strictEqual(error.option, "spareWorkers", String(bad))
+          assert.strictEqual(error.expected, "a non-negative integer")
+        }
+      })
+    )
+
+    it.live("an unknown or misspelled option fails the layer, naming it and listing the valid ones", () =>
+      Effect.gen(function* () {
+        const build = (options: object) =>
+          Effect.flip(Effect.scoped(Layer.build(makeLayer(options as Executor.WorkerOptions))))
+        const misspelled = yield* build({ maxWorker: 2 })
+        assert.instanceOf(misspelled, ExecutorError.InvalidOptions)
+        assert.strictEqual(misspelled.option, "maxWorker")
+        assert.strictEqual(misspelled.received, "2")
+        assert.include(misspelled.expected, "did you mean `maxWorkers`?")
+        for (const valid of ["maxWorkers", "minWorkers", "idleTimeout", "resourceLimits", "maxQueue", "name"]) {
+          assert.include(misspelled.expected, valid)
+        }
+        assert.include(misspelled.message, "Expected `maxWorker` to be an option of")
+        // An option of another layer is as unknown here.
+        const foreign = yield* build({ maxWorkers: 1, concurrency: 4 })
+        assert.strictEqual(foreign.option, "concurrency")
+        // A key that asks for nothing (`undefined`, as spreads leave) is let through.
+        const context = yield* Effect.scoped(
+          Effect.map(
+            Layer.build(makeLayer({ maxWorkers: 1, maxWorker: undefined } as Executor.WorkerOptions)),
+            () => true
+          )
+        )
+        assert.isTrue(context)
       })
     )
   })
@@ -280,17 +443,25 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
     it.live("closing the scope with a worker stuck in a synchronous loop returns after shutdownTimeout", () =>
       Effect.gen(function* () {
         const heartbeat = heartbeatFile()
-        const future = yield* Effect.scoped(
+        const before = handles()
+        const [future, spinner] = yield* Effect.scoped(
           Effect.gen(function* () {
             const context = yield* Layer.build(
-              makeLayer({ maxWorkers: 1, shutdownTimeout: 50, interruptGracePeriod: 50 })
+              makeLayer({ name: "stuck", maxWorkers: 1, shutdownTimeout: 50, interruptGracePeriod: 50 })
             )
             const future = yield* Executor.submit(spin, heartbeat).pipe(Effect.provideContext(context))
-            yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
-            return future
+            const spinner = yield* spinnerOf(heartbeat)
+            assert.isTrue(spinnerRuns(spinner), "the spinner's worker is seen while it runs")
+            return [future, spinner] as const
           })
         )
         assert.strictEqual(yield* Future.state(future), "CANCELLED")
+        // Closing the scope returned only once the worker had exited: no thread, child or handle is left.
+        assert.isFalse(spinnerRuns(spinner), "the stuck worker is gone")
+        const after = handles()
+        for (const type of WORKER_HANDLES) {
+          assert.isAtMost(after[type] ?? 0, before[type] ?? 0, `${type} handles left: ${JSON.stringify(after)}`)
+        }
       })
     )
 

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import * as fs from "node:fs"
 import * as os from "node:os"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -124,6 +125,97 @@ export const resourceLimits = (value: unknown): Record<string, number> | undefin
 export const object = <A>(options: A): A => {
   if (typeof options !== "object" || options === null) throw invalid("options", "an object", options)
   return options
+}
+
+/**
+ * Rejects a key the layer does not know — a misspelling (`maxWorker`), or an option of another layer
+ * (`concurrency` given to a worker pool) — which would otherwise be ignored in silence. A key whose value is
+ * `undefined` is let through: it asks for nothing, and objects built by spreading often carry such keys.
+ */
+export const knownKeys = (options: object, valid: ReadonlyArray<string>, layer: string): void => {
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined || valid.includes(key)) continue
+    const near = closest(key, valid)
+    throw invalid(
+      key,
+      `an option of ${layer}${near === undefined ? "" : ` (did you mean \`${near}\`?)`}: one of ${valid.join(", ")}`,
+      value
+    )
+  }
+}
+
+/** The valid key nearest to a misspelled one (at most 2 edits, or a case difference), if any. */
+const closest = (key: string, valid: ReadonlyArray<string>): string | undefined => {
+  let best: string | undefined
+  let bestDistance = 3
+  for (const candidate of valid) {
+    const distance = candidate.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, candidate)
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+const editDistance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]
+}
+
+/** `execArgv` of a child process: an array of strings. */
+export const stringArray = (option: string, value: unknown): ReadonlyArray<string> | undefined => {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+    throw invalid(option, "an array of strings", value)
+  }
+  return value
+}
+
+/** A child's environment: an object whose values are strings (or `undefined`, which leaves the variable out). */
+export const environment = (option: string, value: unknown): Readonly<Record<string, string>> | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid(option, "an object of environment variables", value)
+  }
+  const env: Record<string, string> = {}
+  for (const [name, variable] of Object.entries(value)) {
+    if (variable === undefined) continue
+    if (typeof variable !== "string") throw invalid(`${option}.${name}`, "a string", variable)
+    env[name] = variable
+  }
+  return env
+}
+
+/** A directory that exists now: checked when the layer is built, not when the first child fails to start. */
+export const directory = (option: string, value: unknown): string | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "string" || value.length === 0) throw invalid(option, "a directory path", value)
+  let isDirectory: boolean
+  try {
+    isDirectory = fs.statSync(value).isDirectory()
+  } catch {
+    throw new InvalidOptions({
+      option,
+      expected: "an existing directory",
+      received: `${show(value)}, which does not exist`
+    })
+  }
+  if (!isDirectory) {
+    throw new InvalidOptions({
+      option,
+      expected: "an existing directory",
+      received: `${show(value)}, which is not a directory`
+    })
+  }
+  return value
 }
 
 export const defaultMaxWorkers = (): number => os.availableParallelism()

@@ -9,13 +9,18 @@
  * @internal
  */
 import { fork } from "node:child_process"
+import * as fs from "node:fs"
+import { InvalidOptions } from "../ExecutorError.ts"
 import type { InitMessage } from "./protocol.ts"
-import { entryUrl, type Transport } from "./transport.ts"
+import { entryUrl, type ResourceLimits, type Transport } from "./transport.ts"
 
 export interface ProcessTransportOptions {
-  readonly maxOldGenerationSizeMb: number | undefined
+  /** Each child gets `<name>-<workerId>` as its argument, so `ps` tells the pool's children apart. */
+  readonly name: string
+  readonly resourceLimits: ResourceLimits | undefined
+  /** Appended to this process's `process.execArgv`. */
   readonly execArgv: ReadonlyArray<string> | undefined
-  readonly env: Readonly<Record<string, string | undefined>> | undefined
+  readonly env: Readonly<Record<string, string>> | undefined
   readonly cwd: string | undefined
 }
 
@@ -23,20 +28,82 @@ const entry = entryUrl("processEntry")
 
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/
 
+/**
+ * The part of a worker thread's stack Node keeps for itself (`kStackBufferSize` in `node_worker.cc`): a thread with
+ * `stackSizeMb` lets JavaScript use that much less. Subtracting it here gives a child the same depth of recursion
+ * as a worker thread with the same `stackSizeMb`.
+ */
+const STACK_BUFFER_KB = 192
+/** The smallest `stackSizeMb` a child takes: what is left for JavaScript must be more than nothing. */
+const MIN_STACK_KB = 256
+
+/** The soft limit of the main thread's stack that children inherit (`ulimit -s`), in KB; undefined if unknown. */
+const osStackLimitKb = (): number | undefined => {
+  try {
+    const line = /^Max stack size\s+(\S+)/m.exec(fs.readFileSync("/proc/self/limits", "utf8"))
+    return line === null || line[1] === "unlimited" ? undefined : Number(line[1]) / 1024
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The V8 flags that give a child process the limits a worker thread gets from `resourceLimits`:
+ * - `maxOldGenerationSizeMb` → `--max-old-space-size` (whole megabytes, rounded up: V8 rejects fractions);
+ * - `maxYoungGenerationSizeMb` → `--max-semi-space-size` of a third of it, rounded up: V8's young generation is
+ *   three semi-spaces (two for the scavenger, one for new large objects) and a worker's young-generation limit is
+ *   divided the same way (both then round the semi-space up to a power of two);
+ * - `stackSizeMb` → `--stack-size` in KB, less the 192 KB Node keeps on a worker's stack; it must fit in the OS's
+ *   stack for the main thread, or a deep recursion would crash the child instead of throwing `RangeError`;
+ * - `codeRangeSizeMb` has no flag: it is refused rather than ignored.
+ *
+ * Throws `InvalidOptions` for a limit a child cannot take.
+ */
+export const limitFlags = (limits: ResourceLimits | undefined, stackLimitKb = osStackLimitKb()): Array<string> => {
+  if (limits === undefined) return []
+  const flags: Array<string> = []
+  if (limits.codeRangeSizeMb !== undefined) {
+    throw new InvalidOptions({
+      option: "resourceLimits.codeRangeSizeMb",
+      expected: "unset for child processes (V8 has no flag for it; worker threads take it)",
+      received: String(limits.codeRangeSizeMb)
+    })
+  }
+  if (limits.maxOldGenerationSizeMb !== undefined) {
+    flags.push(`--max-old-space-size=${Math.ceil(limits.maxOldGenerationSizeMb)}`)
+  }
+  if (limits.maxYoungGenerationSizeMb !== undefined) {
+    flags.push(`--max-semi-space-size=${Math.ceil(limits.maxYoungGenerationSizeMb / 3)}`)
+  }
+  if (limits.stackSizeMb !== undefined) {
+    const kb = Math.round(limits.stackSizeMb * 1024)
+    if (kb < MIN_STACK_KB || (stackLimitKb !== undefined && kb > stackLimitKb)) {
+      const most = stackLimitKb === undefined ? "" : ` and at most ${stackLimitKb / 1024} (the OS's stack limit)`
+      throw new InvalidOptions({
+        option: "resourceLimits.stackSizeMb",
+        expected: `at least ${MIN_STACK_KB / 1024}${most} megabytes for a child process`,
+        received: String(limits.stackSizeMb)
+      })
+    }
+    flags.push(`--stack-size=${kb - STACK_BUFFER_KB}`)
+  }
+  return flags
+}
+
 export const make = (options: ProcessTransportOptions): Transport => {
-  const execArgv = [
-    ...(options.execArgv ?? process.execArgv),
-    ...(options.maxOldGenerationSizeMb !== undefined ? [`--max-old-space-size=${options.maxOldGenerationSizeMb}`] : [])
-  ]
+  // As `child_process.fork` does by default, children inherit this process's Node flags (loaders such as
+  // `--import tsx`, `--conditions`...), which a module of tasks may need to be imported at all. The options come
+  // after them, so where a flag is given twice (`--max-old-space-size`, `--stack-size`...) the option's wins.
+  const execArgv = [...process.execArgv, ...(options.execArgv ?? []), ...limitFlags(options.resourceLimits)]
   return {
     kind: "processes",
     sharedMemory: false,
     spawn: (init, events) => {
-      const child = fork(entry, [], {
+      const child = fork(entry, [`${options.name}-${init.workerId}`], {
         serialization: "advanced",
         execArgv,
         stdio: ["ignore", "inherit", "pipe", "ipc"],
-        ...(options.env !== undefined ? { env: options.env as NodeJS.ProcessEnv } : {}),
+        ...(options.env !== undefined ? { env: options.env } : {}),
         ...(options.cwd !== undefined ? { cwd: options.cwd } : {})
       })
       let oom = false
