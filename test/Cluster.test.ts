@@ -136,9 +136,9 @@ describe(`${label}: no runner`, () => {
 })
 
 describe(`${label}: failover`, () => {
-  it.live(
-    "a runner SIGKILLed mid-run loses no task: every future settles, typed errors stay typed, survivors re-run its work",
-    () =>
+  it.live.each(["persisted", "volatile"] as const)(
+    "%s: a runner SIGKILLed mid-run loses no task: every future settles, typed errors stay typed, survivors re-run its work",
+    (durability) =>
       Effect.gen(function* () {
         const storage = yield* storageFor
         const cluster = yield* startCluster(storage, 3)
@@ -147,7 +147,7 @@ describe(`${label}: failover`, () => {
           Effect.sync(() => fs.rmSync(path.dirname(log), { recursive: true, force: true }))
         )
         const context = yield* Layer.build(
-          Executor.layerCluster({ storage, timings: fastTimings, submitDeadline: "60 seconds" })
+          Executor.layerCluster({ storage, durability, timings: fastTimings, submitDeadline: "60 seconds" })
         )
         const pids = new Set(cluster.runners.map((runner) => runner.pid))
         // Runners that have just joined take their shards over a few assignment rounds: wait until every runner
