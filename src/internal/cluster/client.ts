@@ -11,6 +11,9 @@
  * runners registered in storage every `probeInterval`; a job that has waited `submitDeadline` without any runner
  * answering since it was submitted fails with `ClusterUnavailable`.
  *
+ * Times here are wall-clock (`Date.now`), not Effect's `Clock`: a cluster lives in real time (its runners, sockets
+ * and storage never follow a `TestClock`), like the worker pools' timers.
+ *
  * @internal
  */
 import * as Cause from "effect/Cause"
