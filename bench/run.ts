@@ -5,7 +5,8 @@
  * order) and each figure is the median of the rounds. This machine is shared: a run during which other processes
  * used more than 5% of the CPU (from /proc/stat, minus the child's own ticks) is discarded and repeated.
  *
- * Options: `--quick` (smaller scenarios, one round), `--only=<scenario>[,<scenario>]`, `--rounds=N`.
+ * Options: `--quick` (smaller scenarios, one round), `--only=<scenario>[,<scenario>]`, `--rounds=N`; `--render`
+ * runs nothing and only renders RESULTS.md and the chart again from results.json (after editing NOTES.md).
  * Writes bench/results.json, bench/RESULTS.md and bench/results.svg.
  */
 import { spawn } from "node:child_process"
@@ -172,4 +173,12 @@ const main = async () => {
   console.log("\nwrote bench/RESULTS.md, bench/results.svg, bench/results.json")
 }
 
-await main()
+const renderOnly = async () => {
+  const { meta, results } = JSON.parse(fs.readFileSync(new URL("./results.json", import.meta.url), "utf8"))
+  const { markdown, svg } = await render(meta, results)
+  fs.writeFileSync(new URL("./RESULTS.md", import.meta.url), markdown)
+  fs.writeFileSync(new URL("./results.svg", import.meta.url), svg)
+  console.log("rendered bench/RESULTS.md and bench/results.svg from bench/results.json")
+}
+
+await (args.includes("--render") ? renderOnly() : main())
