@@ -763,7 +763,8 @@ export interface ClusterOptions extends Omit<CommonOptions, "initializer"> {
   readonly storage?: string | undefined
   /**
    * `"persisted"` (default): each task is stored until a runner has answered it, so a runner's death re-runs its
-   * tasks on the others (at least once), at ~8–11 ms a round trip here. `"volatile"`: tasks go straight to a
+   * tasks on the others (at least once), at ~8–11 ms a round trip here; its rows are deleted once it has settled
+   * (see {@link layerCluster}). `"volatile"`: tasks go straight to a
    * runner's socket (~2–3 ms), and a task whose runner dies is re-sent once its shard has moved.
    */
   readonly durability?: "persisted" | "volatile" | undefined
@@ -797,16 +798,21 @@ export interface ClusterOptions extends Omit<CommonOptions, "initializer"> {
  *
  * **At least once.** A runner that dies takes no task with it: with `durability: "persisted"` (the default) its
  * unanswered tasks run again on the other runners, and the caller sees only latency. So a task may run more than
- * once (and a task whose future failed with `ClusterUnavailable` may still run later): tasks on a cluster must be
- * idempotent — write results under a key derived from the input, check before charging a card, and so on.
+ * once (and a task whose future failed with `ClusterUnavailable` may still run later, until its rows are pruned):
+ * tasks on a cluster must be idempotent — write results under a key derived from the input, check before charging a
+ * card, and so on.
  *
  * Runners must be able to import each task's module at the same URL (deploy the same code at the same path).
  * Submitting while no runner answers fails the future with `ClusterUnavailable` after `submitDeadline`.
  * Interrupting a future interrupts its task on the runner. In `stats`, `workers` is `maxInFlight` and `busy` the
  * tasks out on the cluster.
  *
- * **Gotcha:** Effect Cluster keeps every persisted task and its reply in storage; nothing prunes them yet, so a
- * long-lived cluster's tables grow with the tasks it has run (`durability: "volatile"` stores nothing).
+ * **Storage holds only tasks in flight.** A persisted task's rows (its request and its reply) are deleted once its
+ * call has settled: as soon as the client has read the final reply (in batches, at most a round every ~100 ms);
+ * for a task that was interrupted, cancelled or failed with `ClusterUnavailable`, once a runner has stored its
+ * final reply (for an interrupt, within a second or so of the runner stopping it), or after 60 seconds without
+ * one, after which the task no longer runs. Tasks still in flight when the client's layer closes past its
+ * shutdown keep their rows, and may still run. (`durability: "volatile"` stores nothing.)
  *
  * @example
  * ```ts

@@ -14,7 +14,16 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { contractSuite, failureOf } from "./contract.ts"
-import { fastTimings, type Cluster, sqliteStorage, startCluster } from "./fixtures/clusterHarness.ts"
+import {
+  countRows,
+  fastTimings,
+  type Cluster,
+  poll,
+  queryStorage,
+  sqliteStorage,
+  startCluster,
+  tables
+} from "./fixtures/clusterHarness.ts"
 import { richEcho, slowJob, starts } from "./fixtures/clusterTasks.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { Boom, double, gated } from "./fixtures/tasks.ts"
@@ -62,6 +71,55 @@ describe(`${label}: across runners`, () => {
       yield* Future.interrupt(future)
       yield* board.interrupted(0)
       assert.strictEqual(yield* Future.state(future), "CANCELLED")
+    }).pipe(Effect.provide(clientOf()))
+  )
+
+  it.live("settled persisted tasks leave no rows in storage: successes, typed failures, an interrupted one", () =>
+    Effect.gen(function* () {
+      const storage = shared!.storage
+      const board = yield* makeBoard
+      const count = 6
+      const futures = yield* Effect.forEach(
+        Array.from({ length: count }, (_, index) => index),
+        (index) => Executor.submit(gated, { board: board.address, index })
+      )
+      yield* Effect.forEach(futures, (_, index) => board.started(index), { discard: true })
+      // While they run, each task is one request row (its payload names this test's board).
+      assert.match(board.address, /^[\w./-]+$/)
+      const rows = yield* queryStorage(
+        storage,
+        `SELECT CAST(id AS TEXT) AS id FROM ${tables.messages} WHERE kind = 0 AND payload LIKE '%${board.address}%'`
+      )
+      const ids = rows.map((row) => String(row.id))
+      assert.strictEqual(ids.length, count)
+      for (const id of ids) assert.match(id, /^\d+$/)
+      const rowsLeft = Effect.gen(function* () {
+        const list = ids.join(", ")
+        const messages = yield* countRows(
+          storage,
+          `SELECT COUNT(*) AS n FROM ${tables.messages} WHERE request_id IN (${list})`
+        )
+        const replies = yield* countRows(
+          storage,
+          `SELECT COUNT(*) AS n FROM ${tables.replies} WHERE request_id IN (${list})`
+        )
+        return messages + replies
+      })
+      assert.isAtLeast(yield* rowsLeft, count)
+
+      yield* Effect.forEach([0, 1, 2], board.release, { discard: true })
+      yield* Effect.forEach([3, 4], board.reject, { discard: true })
+      yield* Future.interrupt(futures[5])
+      yield* board.interrupted(5)
+      const exits = yield* Effect.forEach(futures, Future.await)
+      for (const index of [0, 1, 2]) assert.deepStrictEqual(exits[index], Exit.succeed(index))
+      for (const index of [3, 4]) assert.instanceOf(failureOf(exits[index]), Boom)
+      assert.strictEqual(yield* Future.state(futures[5]), "CANCELLED")
+      // The interrupted one goes once its runner has stored the interruption as its final reply.
+      yield* poll(
+        "the settled tasks' rows are deleted",
+        Effect.map(rowsLeft, (left) => left === 0)
+      )
     }).pipe(Effect.provide(clientOf()))
   )
 
@@ -223,6 +281,15 @@ describe(`${label}: failover`, () => {
           Option.isNone(
             Option.fromNullishOr(exits.find((exit) => Exit.isFailure(exit) && Cause.hasInterrupts(exit.cause)))
           )
+        )
+        // Settled, re-run or not, every task's rows are pruned: this storage is this test's alone.
+        yield* poll(
+          "the storage holds no task rows",
+          Effect.gen(function* () {
+            const messages = yield* countRows(storage, `SELECT COUNT(*) AS n FROM ${tables.messages}`)
+            const replies = yield* countRows(storage, `SELECT COUNT(*) AS n FROM ${tables.replies}`)
+            return messages + replies === 0
+          })
         )
       }),
     90_000

@@ -17,6 +17,8 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import type * as EntityAddress from "effect/cluster/EntityAddress"
+import * as Envelope from "effect/cluster/Envelope"
 import type * as Runners from "effect/cluster/Runners"
 import type * as RunnerStorage from "effect/cluster/RunnerStorage"
 import type * as Sharding from "effect/cluster/Sharding"
@@ -24,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import * as SqlClient from "effect/sql/SqlClient"
 import { randomUUID } from "node:crypto"
 import {
   ClusterUnavailable,
@@ -36,6 +39,7 @@ import {
 import type * as Task from "../../Task.ts"
 import type { Backend, Host, Job } from "../core.ts"
 import type { ChunkResult, WireExecutorError, WireExit } from "../protocol.ts"
+import * as Pruner from "./pruner.ts"
 import { type ItemOutcome, jsonCodecs, type Outcome, PersistedEntity, safely, VolatileEntity } from "./protocol.ts"
 
 export interface ClientOptions {
@@ -52,6 +56,9 @@ export interface ClusterServices {
   readonly sharding: Sharding.Sharding["Service"]
   readonly runners: Runners.Runners["Service"]
   readonly runnerStorage: RunnerStorage.RunnerStorage["Service"]
+  /** The storage's SQL client and table prefix, for pruning settled persisted tasks. */
+  readonly sql: SqlClient.SqlClient
+  readonly storagePrefix: string
 }
 
 interface InFlight {
@@ -67,8 +74,15 @@ const describe = (cause: Cause.Cause<unknown>) => {
 
 export const make = (options: ClientOptions, services: ClusterServices) => (host: Host) =>
   Effect.gen(function* () {
-    const entity = options.durability === "persisted" ? PersistedEntity : VolatileEntity
+    const persisted = options.durability === "persisted"
+    const entity = persisted ? PersistedEntity : VolatileEntity
     const client = yield* services.sharding.makeClient(entity)
+    // Persisted tasks leave rows in storage; the pruner deletes them once their call has settled.
+    const pruner = persisted
+      ? yield* Pruner.make({ ...Pruner.defaults, prefix: services.storagePrefix }).pipe(
+          Effect.provideService(SqlClient.SqlClient, services.sql)
+        )
+      : undefined
     const runFork = Effect.runForkWith(yield* Effect.context<never>())
     const clientId = randomUUID()
     let sequence = 0
@@ -104,15 +118,14 @@ export const make = (options: ClientOptions, services: ClusterServices) => (host
         if (payload._tag === "Fail") return fail(job, payload.error)
         const id = `${clientId}-${++sequence}`
         const entityId = String(sequence % options.entityIds)
-        const exit = yield* Effect.exit(
-          client(entityId).Run({
-            id,
-            module: job.task.module,
-            task: job.task.name,
-            payload: payload.json,
-            chunk: job.chunk
-          })
-        )
+        const run = client(entityId).Run({
+          id,
+          module: job.task.module,
+          task: job.task.name,
+          payload: payload.json,
+          chunk: job.chunk
+        })
+        const exit = yield* Effect.exit(pruner === undefined ? run : pruned(pruner, run, entityId, id))
         if (Exit.isSuccess(exit)) return finish(job, exit.value)
         if (Cause.hasInterruptsOnly(exit.cause)) return
         fail(
@@ -182,7 +195,9 @@ export const make = (options: ClientOptions, services: ClusterServices) => (host
       freeSlots: () => options.maxInFlight - inFlight.size,
       waiting: () => 0,
       close: Effect.suspend(() =>
-        Fiber.interruptAll([watcher, ...Array.from(inFlight.values(), (entry) => entry.fiber!).filter(Boolean)])
+        Fiber.interruptAll([watcher, ...Array.from(inFlight.values(), (entry) => entry.fiber!).filter(Boolean)]).pipe(
+          Effect.andThen(pruner === undefined ? Effect.void : pruner.close)
+        )
       ),
       workers: () => options.maxInFlight,
       spares: () => 0,
@@ -190,6 +205,29 @@ export const make = (options: ClientOptions, services: ClusterServices) => (host
     }
     return backend
   })
+
+/**
+ * The `message_id` under which `SqlMessageStorage` stores a persisted `Run`: its composed primary key
+ * (`Envelope.primaryKeyByAddress`: entity type / entity id / tag / the request's primary key). It is stored as is
+ * up to 255 characters; ours are under 100 (a short entity type, an entity id below `entityIds`, a UUID and a
+ * counter).
+ */
+const messageIdOf = (entityId: string, id: string) =>
+  Envelope.primaryKeyByAddress({
+    address: { entityType: PersistedEntity.type, entityId } as unknown as EntityAddress.EntityAddress,
+    tag: "Run",
+    id
+  })
+
+/** The call, telling the pruner how it ended: with its final reply, or without one. */
+const pruned = <A, E, R>(pruner: Pruner.Pruner, run: Effect.Effect<A, E, R>, entityId: string, id: string) => {
+  const messageId = messageIdOf(entityId, id)
+  return run.pipe(
+    Effect.onExit((exit) =>
+      Effect.sync(() => (Exit.isSuccess(exit) ? pruner.settled(messageId) : pruner.abandoned(messageId)))
+    )
+  )
+}
 
 type Encoded =
   { readonly _tag: "Ok"; readonly json: unknown } | { readonly _tag: "Fail"; readonly error: ExecutorError }

@@ -26,7 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as RpcSerialization from "effect/rpc/RpcSerialization"
-import type * as SqlClient from "effect/sql/SqlClient"
+import * as SqlClient from "effect/sql/SqlClient"
 import * as Options from "../options.ts"
 import type { ClientOptions, ClusterServices } from "./client.ts"
 import * as Sqlite from "./sqlite.ts"
@@ -116,7 +116,13 @@ export const storageLayer = (storage: string): Layer.Layer<SqlClient.SqlClient> 
     : Sqlite.layer({ filename: storage, busyTimeout: 10_000 })
   ).pipe(Layer.orDie) as Layer.Layer<SqlClient.SqlClient>
 
-type ShardingOut = Sharding.Sharding | Runners.Runners | RunnerStorage.RunnerStorage
+/**
+ * The table prefix of the cluster's message storage (`<prefix>_messages`, `<prefix>_replies`): Effect Cluster's
+ * default, named here because the client's pruner deletes from those tables too.
+ */
+export const storagePrefix = "cluster"
+
+type ShardingOut = Sharding.Sharding | Runners.Runners | RunnerStorage.RunnerStorage | SqlClient.SqlClient
 
 const withStorage = (
   socket: Layer.Layer<Sharding.Sharding | Runners.Runners, unknown, any>,
@@ -124,11 +130,13 @@ const withStorage = (
   storage: string
 ): Layer.Layer<ShardingOut> =>
   socket.pipe(
-    Layer.provideMerge(SqlMessageStorage.layer.pipe(Layer.provide(NodeCrypto.layerDigest))),
+    Layer.provideMerge(
+      SqlMessageStorage.layerWith({ prefix: storagePrefix }).pipe(Layer.provide(NodeCrypto.layerDigest))
+    ),
     Layer.provideMerge(Layer.orDie(SqlRunnerStorage.layer)),
     Layer.provide(ShardingConfig.layer(config)),
     Layer.provide(RpcSerialization.layerSchemaBinary()),
-    Layer.provide(storageLayer(storage)),
+    Layer.provideMerge(storageLayer(storage)),
     Layer.orDie
   ) as Layer.Layer<ShardingOut>
 
@@ -167,7 +175,9 @@ export const clusterServices: Effect.Effect<ClusterServices, never, ShardingOut>
   return {
     sharding: yield* Sharding.Sharding,
     runners: yield* Runners.Runners,
-    runnerStorage: yield* RunnerStorage.RunnerStorage
+    runnerStorage: yield* RunnerStorage.RunnerStorage,
+    sql: yield* SqlClient.SqlClient,
+    storagePrefix
   }
 })
 
