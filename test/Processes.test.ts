@@ -13,7 +13,7 @@ import { contractSuite } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { double } from "./fixtures/tasks.ts"
 import { environment, pidThenWait, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
-import { alive, beats, eventually, heartbeatFile, spinnerPid, workerSuite } from "./workerContract.ts"
+import { alive, eventually, heartbeatFile, spinnerPid, workerSuite } from "./workerContract.ts"
 
 contractSuite("layerProcesses", (options) =>
   Executor.layerProcesses({
@@ -172,9 +172,11 @@ describe("layerProcesses: process-specific", () => {
       yield* Effect.addFinalizer(() => Effect.sync(() => parent.kill("SIGKILL")))
       yield* board.started(0)
       const [waitingPid] = board.records()
-      yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
-      const spinningPid = spinnerPid(heartbeat)
-      assert.isTrue(alive(waitingPid) && alive(spinningPid))
+      // Each read of the heartbeat may catch a write halfway (no pid): wait for one that names the spinner.
+      let spinningPid = 0
+      yield* eventually(Effect.sync(() => (spinningPid = spinnerPid(heartbeat)) > 0))
+      assert.isTrue(alive(waitingPid), `the waiting child ${waitingPid} runs`)
+      assert.isTrue(alive(spinningPid), `the spinning child ${spinningPid} runs`)
       parent.kill("SIGKILL")
       yield* eventually(Effect.sync(() => !alive(waitingPid) && !alive(spinningPid)))
     })

@@ -28,6 +28,9 @@ const entry = entryUrl("processEntry")
 
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/
 
+/** Milliseconds from a child's exit to reporting its death if its pipes have not closed by then (see `spawn`). */
+const CLOSE_AFTER_EXIT = 1000
+
 /**
  * The part of a worker thread's stack Node keeps for itself (`kStackBufferSize` in `node_worker.cc`): a thread with
  * `stackSizeMb` lets JavaScript use that much less. Subtracting it here gives a child the same depth of recursion
@@ -121,13 +124,33 @@ export const make = (options: ProcessTransportOptions): Transport => {
       child.on("error", (cause) => {
         error = cause
       })
-      child.on("exit", (exitCode, signal) => {
+      // The child's death is reported on 'close' (it has exited and its stderr and IPC pipes are closed), not on
+      // 'exit': the last lines it printed (the error that killed it) may still be in the pipe at 'exit', and a pipe
+      // still open would outlive the layer's scope. A grandchild that inherited stderr could hold the pipe open, so
+      // after `CLOSE_AFTER_EXIT` the pipe is destroyed and the death reported anyway.
+      let exited: { readonly exitCode: number | null; readonly signal: NodeJS.Signals | null } | undefined
+      let closing: ReturnType<typeof setTimeout> | undefined
+      let reported = false
+      const report = () => {
+        if (reported || exited === undefined) return
+        reported = true
+        if (closing !== undefined) clearTimeout(closing)
         if (error === undefined && lastError !== undefined) {
           const [, name, message] = /^(\w*)[^:]*:?\s*(.*)$/.exec(lastError) ?? []
           error = Object.assign(new Error(message ?? lastError), { name: name ?? "Error" })
         }
+        const { exitCode, signal } = exited
         events.onExit({ exitCode, signal, error, oom: oom || signal === "SIGABRT" })
+      }
+      child.on("exit", (exitCode, signal) => {
+        exited = { exitCode, signal }
+        closing = setTimeout(() => {
+          child.stderr?.destroy()
+          if (child.connected) child.disconnect()
+          report()
+        }, CLOSE_AFTER_EXIT)
       })
+      child.on("close", report)
       const initMessage: InitMessage = { _tag: "Init", init }
       child.send(initMessage)
       return {
