@@ -74,11 +74,12 @@ describe(`${label}: across runners`, () => {
     }).pipe(Effect.provide(clientOf()))
   )
 
-  it.live("settled persisted tasks leave no rows in storage: successes, typed failures, an interrupted one", () =>
+  it.live("settled persisted tasks leave no rows in storage: successes, a typed failure, an interrupted one", () =>
     Effect.gen(function* () {
       const storage = shared!.storage
       const board = yield* makeBoard
-      const count = 6
+      // No more than one runner's workers (4): the shards may all sit on one runner, and every task must start.
+      const count = 4
       const futures = yield* Effect.forEach(
         Array.from({ length: count }, (_, index) => index),
         (index) => Executor.submit(gated, { board: board.address, index })
@@ -107,14 +108,14 @@ describe(`${label}: across runners`, () => {
       })
       assert.isAtLeast(yield* rowsLeft, count)
 
-      yield* Effect.forEach([0, 1, 2], board.release, { discard: true })
-      yield* Effect.forEach([3, 4], board.reject, { discard: true })
-      yield* Future.interrupt(futures[5])
-      yield* board.interrupted(5)
+      yield* Effect.forEach([0, 1], board.release, { discard: true })
+      yield* board.reject(2)
+      yield* Future.interrupt(futures[3])
+      yield* board.interrupted(3)
       const exits = yield* Effect.forEach(futures, Future.await)
-      for (const index of [0, 1, 2]) assert.deepStrictEqual(exits[index], Exit.succeed(index))
-      for (const index of [3, 4]) assert.instanceOf(failureOf(exits[index]), Boom)
-      assert.strictEqual(yield* Future.state(futures[5]), "CANCELLED")
+      for (const index of [0, 1]) assert.deepStrictEqual(exits[index], Exit.succeed(index))
+      assert.instanceOf(failureOf(exits[2]), Boom)
+      assert.strictEqual(yield* Future.state(futures[3]), "CANCELLED")
       // The interrupted one goes once its runner has stored the interruption as its final reply.
       yield* poll(
         "the settled tasks' rows are deleted",
