@@ -325,6 +325,27 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         assert.strictEqual(yield* long, 0)
       }).pipe(withExecutor({ maxWorkers: 2 }))
     )
+
+    it.live("a free worker takes the oldest waiting task, queued or pre-queued, so nothing overtakes it", () =>
+      Effect.gen(function* () {
+        const board = yield* makeBoard
+        // Both workers busy with a latched task; then one task pre-queued behind each (on threads) or queued.
+        const running = yield* Effect.forEach([0, 1], (index) =>
+          Executor.submit(gated, { board: board.address, index })
+        )
+        yield* Effect.forEach([0, 1], board.started, { discard: true })
+        const older = yield* Executor.submit(double, 21)
+        const newer = yield* Executor.submit(gated, { board: board.address, index: 2 })
+        // Interrupting one latched task sends what was pre-queued behind it back to the queue. Whichever of the
+        // two that was, the worker freed next must run `older` first: were `newer` taken from behind the other
+        // latched task and run first, it would hold that worker and `older` would wait behind both latches.
+        yield* Future.interrupt(running[0])
+        assert.strictEqual(yield* Future.result(older, { timeout: "20 seconds" }), 42)
+        yield* Effect.forEach([1, 2], board.release, { discard: true })
+        assert.strictEqual(yield* Future.result(running[1]), 1)
+        assert.strictEqual(yield* Future.result(newer), 2)
+      }).pipe(withExecutor({ maxWorkers: 2 }))
+    )
   })
 
   describe(`${label}: recycling and limits`, () => {

@@ -90,6 +90,8 @@ export interface Host {
   readonly pump: () => void
   /** Jobs waiting for a worker (the backend uses it to decide whether to spawn). */
   readonly queued: () => number
+  /** The id of the job that runs next from the queue (the oldest waiting), if any. */
+  readonly nextQueuedId: () => number | undefined
   /** The executor cannot run tasks any more: fail everything pending with `error`. */
   readonly breakWith: (error: BrokenExecutor) => void
   /**
@@ -250,6 +252,11 @@ export const make = Effect.fnUntraced(function* (
     },
     pump: () => pump(),
     queued: () => queuedCount,
+    nextQueuedId: () => {
+      if (queuedCount === 0) return undefined
+      for (let i = head; i < queue.length; i++) if (queue[i].state === "queued") return queue[i].id
+      return undefined
+    },
     requeue: (job) => {
       if (job.state !== "running") return
       job.state = "queued"

@@ -150,14 +150,27 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
      */
     const steal = () => {
       if (idle.length === 0) return
-      // The oldest pre-queued job anywhere (jobs[0] is the running one), so jobs still start in submission order.
+      // The oldest pre-queued job anywhere (jobs[0] is the running one), wherever it sits in its worker's line: a job
+      // requeued after a crash or an interrupt may have been pre-queued behind newer ones, and must not wait for
+      // them (they may be waiting for it).
       let from: PoolWorker | undefined
+      let oldest: Job | undefined
       for (const worker of workers.values()) {
-        if (worker.state !== "active" || worker.jobs.length < 2) continue
-        if (from === undefined || worker.jobs[1].id < from.jobs[1].id) from = worker
+        if (worker.state !== "active") continue
+        for (let i = 1; i < worker.jobs.length; i++) {
+          const job = worker.jobs[i]
+          if (oldest === undefined || job.id < oldest.id) {
+            oldest = job
+            from = worker
+          }
+        }
       }
-      if (from === undefined) return
-      withdraw(from, from.jobs[1])
+      if (from === undefined || oldest === undefined) return
+      // A job still in the queue that is older goes first: taking a newer pre-queued job back to the head of the
+      // queue would let it overtake that one (and if it then blocks, the older job could wait for ever).
+      const next = host.nextQueuedId()
+      if (next !== undefined && next < oldest.id) return
+      withdraw(from, oldest)
       host.pump()
     }
 
@@ -383,9 +396,10 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       host.pump()
     }
 
-    /** The worker's running job was cancelled: stop it by the interrupt policy; its pre-queued job goes elsewhere. */
+    /** The worker's running job was cancelled: stop it by the interrupt policy; its pre-queued jobs go elsewhere. */
     const drain = (worker: PoolWorker) => {
-      for (const job of worker.jobs.slice(1)) withdraw(worker, job)
+      // Last first: each goes back to the head of the queue, so they end up there in their original order.
+      for (const job of worker.jobs.slice(1).reverse()) withdraw(worker, job)
       const running = worker.jobs[0]
       if (options.interrupt === "terminate" || running === undefined) {
         terminate(worker)

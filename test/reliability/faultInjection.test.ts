@@ -15,6 +15,8 @@ import { Executor, Future } from "../../src/index.ts"
 import { double } from "../fixtures/tasks.ts"
 import {
   childProcesses,
+  describeProgress,
+  makeProgress,
   expectedStats,
   expectedTally,
   type LayerKind,
@@ -39,8 +41,20 @@ describe.each(["threads", "processes", "fibers"] as const)("fault injection on %
       const plan = makePlan({ seed, tasks: TASKS, layer })
       const label = `[${layer}, seed ${seed}: replay with FAULT_SEED=${seed}]`
       const childrenBefore = childProcesses()
+      const progress = makeProgress()
       return Effect.gen(function* () {
-        const report = yield* runPlan(plan, WORKERS)
+        const report = yield* runPlan(plan, WORKERS, undefined, progress).pipe(
+          // Before the test's own time-out, so that a run that hangs says where, with its seed.
+          Effect.timeoutOrElse({
+            duration: "100 seconds",
+            orElse: () =>
+              Effect.flatMap(Executor.stats, (stats) =>
+                Effect.die(
+                  new Error(`hung ${label}: ${describeProgress(plan, progress)}; stats ${JSON.stringify(stats)}`)
+                )
+              )
+          })
+        )
         assert.deepStrictEqual(report.mismatches, [], `futures with another outcome than injected ${label}`)
         assert.deepStrictEqual(report.tally, expectedTally(plan), `outcome counts ${label}`)
 

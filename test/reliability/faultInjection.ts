@@ -296,8 +296,29 @@ export interface RunReport {
   readonly maxBusySeen: number
 }
 
-const runRound = (plan: Plan, round: number, workers: number) =>
+/** Where a run is, for the report of a run that hangs: the round, its step, and the futures not settled yet. */
+export interface Progress {
+  round: number
+  step: string
+  readonly futures: Map<number, AnyFuture>
+}
+
+export const makeProgress = (): Progress => ({ round: -1, step: "not started", futures: new Map() })
+
+/** The unsettled futures of the current round, with their kinds and states: what a hung run was waiting for. */
+export const describeProgress = (plan: Plan, progress: Progress): string => {
+  const pending: Array<string> = []
+  for (const [i, future] of progress.futures) {
+    const state = Future.stateUnsafe(future)
+    if (state === "PENDING" || state === "RUNNING") pending.push(`#${i} ${plan.kinds[i] ?? "wall"} ${state}`)
+  }
+  return `round ${progress.round}, ${progress.step}; unsettled: ${pending.join(", ") || "none"}`
+}
+
+const runRound = (plan: Plan, round: number, workers: number, progress: Progress) =>
   Effect.gen(function* () {
+    progress.round = round
+    progress.step = "submitting"
     const board = yield* makeBoard
     const first = round * plan.roundSize
     const indices = Array.from({ length: Math.min(plan.roundSize, plan.kinds.length - first) }, (_, k) => first + k)
@@ -307,7 +328,8 @@ const runRound = (plan: Plan, round: number, workers: number) =>
       ...indices.slice(wallAt),
       ...indices.slice(0, wallAt).filter((i) => plan.kinds[i] === "cancelPending")
     ]
-    const futures = new Map<number, AnyFuture>()
+    const futures = progress.futures
+    futures.clear()
     const spinFiles = new Map<number, string>()
     /** What `Future.cancel` returned, for the tasks cancelled with it. */
     const cancelledAt = new Map<number, boolean>()
@@ -361,6 +383,7 @@ const runRound = (plan: Plan, round: number, workers: number) =>
     )
     yield* submitAll(after)
     // Let part of what runs before the wall finish, so the cancellations land while the rest is still under way.
+    progress.step = "waiting for the first half of the tasks before the wall"
     yield* Effect.forEach(before.slice(0, Math.floor(before.length / 2)), (i) => Future.await(futures.get(i)!), {
       discard: true
     })
@@ -375,10 +398,13 @@ const runRound = (plan: Plan, round: number, workers: number) =>
       }
     }
     yield* Effect.forEach(wall.keys(), (k) => board.release(WALL + k), { discard: true })
+    wall.forEach((future, k) => futures.set(WALL + k, future))
 
     const outcomes: Array<string> = []
     const problems: Array<string> = []
+    progress.step = "waiting for the actors (cancel, interrupt) to finish"
     yield* Effect.forEach(actors, Fiber.await, { discard: true })
+    progress.step = "verifying outcomes"
     for (const i of indices) {
       const { outcome, problem } = yield* verify(plan, board, i, futures.get(i)!, cancelledAt)
       outcomes.push(outcome)
@@ -396,7 +422,12 @@ const runRound = (plan: Plan, round: number, workers: number) =>
  * Runs the plan, round after round, on the executor in the context; samples `stats` meanwhile. `onRound` runs after
  * each round (the soak samples memory there).
  */
-export const runPlan = (plan: Plan, workers: number, onRound?: (round: number) => Effect.Effect<void>) =>
+export const runPlan = (
+  plan: Plan,
+  workers: number,
+  onRound?: (round: number) => Effect.Effect<void>,
+  progress: Progress = makeProgress()
+) =>
   Effect.gen(function* () {
     let maxWorkersSeen = 0
     let maxBusySeen = 0
@@ -415,7 +446,7 @@ export const runPlan = (plan: Plan, workers: number, onRound?: (round: number) =
     const mismatches: Array<string> = []
     const rounds = Math.ceil(plan.kinds.length / plan.roundSize)
     for (let round = 0; round < rounds; round++) {
-      const { outcomes, problems } = yield* Effect.scoped(runRound(plan, round, workers))
+      const { outcomes, problems } = yield* Effect.scoped(runRound(plan, round, workers, progress))
       tally(outcomes, counts)
       for (const problem of problems) if (mismatches.length < 20) mismatches.push(problem)
       if (onRound !== undefined) yield* onRound(round)
