@@ -9,6 +9,7 @@ import { Bridge, Executor, ExecutorError, Future } from "../src/index.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { fib, fibSync } from "../examples/tasks.ts"
 import { Boom, double, failWith, gated } from "./fixtures/tasks.ts"
+import { burnUntilStopped } from "./fixtures/workerTasks.ts"
 
 class IsolatedPool extends Context.Service<IsolatedPool, Executor.Executor["Service"]>()("test/IsolatedPool") {}
 
@@ -263,44 +264,34 @@ describe("Bridge.makeRunner (Promise code)", () => {
   })
 
   it("keeps the event loop responsive while CPU-bound work runs on the pool, unlike running it inline", async () => {
-    // The same fixed amount of CPU work (fib(N), ~0.1-0.3 s) twice: inline on the main thread, then on a worker
-    // through the runner. The histogram records the gap between consecutive event-loop turns; a turn cannot happen
-    // while the main thread is busy, so the inline run shows up as one gap at least as long as the work itself.
-    const N = 36
-    const delay = monitorEventLoopDelay({ resolution: 2 })
-    /** Resolves once the histogram has recorded `count` more gaps (the loop is turning freely again). */
+    // Driven by latches, not by the clock. The histogram of `monitorEventLoopDelay` counts the event-loop turns it
+    // samples; a turn cannot happen while the main thread is busy. Inline, a fixed amount of CPU work leaves the
+    // count where it was. On the pool, a task burns CPU until the test sets a shared cell, and the test sets it only
+    // once the loop has turned several more times while that task was still burning: were the work blocking the
+    // main thread, those turns would never come and the test would not finish.
+    const delay = monitorEventLoopDelay({ resolution: 1 })
+    /** Resolves once the histogram has sampled `count` more event-loop turns. */
     const turns = async (count: number) => {
       const target = delay.count + count
       while (delay.count < target) await new Promise((resolve) => setImmediate(resolve))
     }
     await using runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 1 }))
-    // Warm up: boot the worker, load the task module and JIT fib on both sides, outside the measurement.
+    // Warm up: boot the worker and load the task module outside the measurement.
     assert.strictEqual(await runner.run(fib, 20), fibSync(20))
-    assert.strictEqual(fibSync(20), 6765)
     delay.enable()
     try {
-      // A reset also forgets the last turn, so wait for a recorded gap before the measured work starts.
-      delay.reset()
       await turns(1)
-      const started = performance.now()
-      const inline = fibSync(N)
-      const inlineMillis = performance.now() - started
-      await turns(2)
-      const inlineMaxDelay = delay.max / 1e6
+      const before = delay.count
+      assert.strictEqual(fibSync(32), 2178309)
+      assert.strictEqual(delay.count, before, "no event-loop turn happens while CPU work runs inline")
 
-      delay.reset()
-      await turns(1)
-      const pooled = await runner.run(fib, N)
-      await turns(2)
-      const pooledMaxDelay = delay.max / 1e6
-
-      assert.strictEqual(pooled, inline, "the pool did the same work")
-      assert.isAtLeast(inlineMaxDelay, inlineMillis * 0.9, "inline work blocks the event loop for its whole duration")
-      assert.isBelow(
-        pooledMaxDelay,
-        inlineMaxDelay / 3,
-        `pooled max delay ${pooledMaxDelay.toFixed(1)} ms vs inline ${inlineMaxDelay.toFixed(1)} ms`
-      )
+      const cells = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT))
+      const burning = runner.run(burnUntilStopped, cells.buffer as SharedArrayBuffer)
+      while (Atomics.load(cells, 1) !== 1) await new Promise((resolve) => setImmediate(resolve))
+      await turns(5)
+      assert.strictEqual(Atomics.load(cells, 0), 0, "the task was still burning CPU during those turns")
+      Atomics.store(cells, 0, 1)
+      assert.isAbove(await burning, 0, "the task burned at least one round before it was stopped")
     } finally {
       delay.disable()
     }
