@@ -20,10 +20,10 @@
  * | `cancelTooLate`     | latched; `Future.cancel` once it has started    | `cancel` is false, then success `i`    |
  *
  * The plan runs in rounds (100 tasks by default). Each round submits, in order: the tasks before a seeded "wall",
- * the wall itself (one latched task per worker), then the rest, with every `cancelPending` task placed behind the
- * wall. The queue is FIFO and the wall holds every worker until the test releases it, so a task behind the wall
- * cannot start before the release: each `Future.cancel` is certain to find its task pending, even though the tasks
- * before the wall are running, failing, crashing and being interrupted at that moment. Nothing waits on the clock;
+ * the wall itself (one latched task per worker), then the rest; every `cancelPending` task is submitted last, once
+ * each worker has started its wall task. The wall then holds every worker until the test releases it, so those
+ * tasks cannot start before the release (queued, or pre-queued behind a wall task): each `Future.cancel` is certain
+ * to find its task pending, while the tasks around the wall fail, crash and are interrupted. Nothing waits on the clock;
  * only the heartbeat of a synchronous spinner (which cannot talk to the latch board) is polled.
  */
 import * as Cause from "effect/Cause"
@@ -381,7 +381,12 @@ const runRound = (plan: Plan, round: number, workers: number, progress: Progress
       Array.from({ length: workers }, (_, k) => WALL + k),
       (index) => Executor.submit(gated, { board: board.address, index })
     )
-    yield* submitAll(after)
+    // Every `cancelPending` task goes in only once each worker runs its wall task: a worker may hold pre-queued jobs,
+    // so a task merely submitted after the wall could still start on a worker that took no wall task.
+    yield* submitAll(after.filter((i) => plan.kinds[i] !== "cancelPending"))
+    progress.step = "waiting for every worker to run its wall task"
+    yield* Effect.forEach(wall.keys(), (k) => board.started(WALL + k), { discard: true })
+    yield* submitAll(after.filter((i) => plan.kinds[i] === "cancelPending"))
     // Let part of what runs before the wall finish, so the cancellations land while the rest is still under way.
     progress.step = "waiting for the first half of the tasks before the wall"
     yield* Effect.forEach(before.slice(0, Math.floor(before.length / 2)), (i) => Future.await(futures.get(i)!), {
