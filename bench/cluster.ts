@@ -14,6 +14,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Executor, Future } from "../src/index.ts"
+import * as Cluster from "../src/Cluster.ts"
 import { fastTimings, startCluster } from "../test/fixtures/clusterHarness.ts"
 import { busy } from "./clusterTasks.ts"
 
@@ -76,7 +77,7 @@ const program = Effect.gen(function* () {
   const storage = path.join(dir, "cluster.db")
   yield* startCluster(storage, workers, { workers: 1 })
   for (const durability of ["volatile", "persisted"] as const) {
-    const layer = Executor.layerCluster({ storage, durability, timings: fastTimings })
+    const layer = Cluster.layer({ storage, durability, timings: fastTimings })
     const context = yield* Layer.build(layer)
     for (const size of sizes) {
       rows.push(yield* measure(`layerCluster (${durability})`, size).pipe(Effect.provideContext(context)))

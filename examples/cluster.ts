@@ -1,6 +1,6 @@
 /**
  * A cluster on this machine: 3 runner processes (the `effect-futures-runner` CLI) sharing one SQLite file, and this
- * process as the client. The client counts primes in 24 ranges through `Executor.layerCluster`, and SIGKILLs one
+ * process as the client. The client counts primes in 24 ranges through `Cluster.layer`, and SIGKILLs one
  * runner while it is running tasks: its unfinished tasks run again on the other two, and no task is lost.
  *
  * On several machines, the runners get `--storage postgres://…` and their own `--host`; the client code is the
@@ -14,6 +14,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect, Stream } from "effect"
 import { Executor, Future } from "../src/index.ts"
+import * as Cluster from "../src/Cluster.ts"
 import { countPrimes } from "./clusterTasks.ts"
 
 const cli = fileURLToPath(new URL("../bin/effect-futures-runner.mjs", import.meta.url))
@@ -93,7 +94,7 @@ const program = Effect.gen(function* () {
       `${finished} of ${futures.length} tasks finished, none lost; tasks per runner:`,
       Object.fromEntries(byRunner)
     )
-  }).pipe(Effect.provide(Executor.layerCluster({ storage, timings })))
+  }).pipe(Effect.provide(Cluster.layer({ storage, timings })))
 })
 
 await Effect.runPromise(Effect.scoped(program))

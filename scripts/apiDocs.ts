@@ -26,7 +26,7 @@ import { API } from "typescript/unstable/sync"
 import type { Checker, Program } from "typescript/unstable/sync"
 
 const root = path.resolve(import.meta.dirname, "..")
-const modules = ["Task", "Executor", "Future", "Bridge", "ExecutorError"]
+const modules = ["Task", "Executor", "Future", "Bridge", "ExecutorError", "Cluster"]
 
 interface Entry {
   readonly name: string

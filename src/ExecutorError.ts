@@ -199,7 +199,7 @@ export class TaskLoadError extends Schema.TaggedError<TaskLoadError>()("TaskLoad
 }) {}
 
 /**
- * The cluster could not take the task (`Executor.layerCluster` only): no runner answered for `submitDeadline`
+ * The cluster could not take the task (`Cluster.layer` only): no runner answered for `submitDeadline`
  * after the task was submitted (none is up, or every one is unreachable), or the cluster's storage failed. The
  * task may still run later on a runner that comes up (tasks on a cluster run at least once), so a task whose
  * future failed with this must be safe to run again. `waited` is how long the task waited, in milliseconds.

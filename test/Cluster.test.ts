@@ -13,11 +13,12 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
+import * as Cluster from "../src/Cluster.ts"
 import { contractSuite, failureOf } from "./contract.ts"
 import {
   countRows,
   fastTimings,
-  type Cluster,
+  type TestCluster,
   poll,
   queryStorage,
   sqliteStorage,
@@ -31,7 +32,7 @@ import { exitWith } from "./fixtures/workerTasks.ts"
 import { eventually } from "./workerContract.ts"
 
 const postgres = process.env.EFFECT_FUTURES_POSTGRES_URL
-const label = postgres === undefined ? "layerCluster (SQLite)" : "layerCluster (Postgres)"
+const label = postgres === undefined ? "Cluster.layer (SQLite)" : "Cluster.layer (Postgres)"
 
 /**
  * Storage for one cluster: a fresh SQLite file, or on Postgres the next of the databases `test:postgres` created
@@ -42,7 +43,7 @@ const storageFor =
   postgres === undefined ? sqliteStorage : Effect.sync(() => `${postgres}/effect_futures_${++databases}`)
 
 /** One cluster for the contract suite and the tests that do not kill runners. */
-let shared: Cluster | undefined
+let shared: TestCluster | undefined
 const sharedScope = Scope.makeUnsafe()
 beforeAll(async () => {
   shared = await Effect.runPromise(
@@ -51,8 +52,8 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => Effect.runPromise(Scope.close(sharedScope, Exit.void)), 60_000)
 
-const clientOf = (options: Executor.ClusterOptions = {}) =>
-  Executor.layerCluster({ storage: shared!.storage, timings: fastTimings, submitDeadline: "20 seconds", ...options })
+const clientOf = (options: Cluster.Options = {}) =>
+  Cluster.layer({ storage: shared!.storage, timings: fastTimings, submitDeadline: "20 seconds", ...options })
 
 contractSuite(label, (options) =>
   clientOf({
@@ -163,8 +164,7 @@ describe(`${label}: across runners`, () => {
 
   it.live("bad cluster options fail the layer with InvalidOptions", () =>
     Effect.gen(function* () {
-      const build = (options: Executor.ClusterOptions) =>
-        Effect.flip(Layer.build(Executor.layerCluster(options)).pipe(Effect.scoped))
+      const build = (options: Cluster.Options) => Effect.flip(Layer.build(Cluster.layer(options)).pipe(Effect.scoped))
       assert.strictEqual((yield* build({ durability: "forever" as never })).option, "durability")
       assert.strictEqual((yield* build({ entityIds: 0 })).option, "entityIds")
       assert.strictEqual((yield* build({ storage: "" })).option, "storage")
@@ -172,7 +172,7 @@ describe(`${label}: across runners`, () => {
         (yield* build({ timings: { lockExpiration: 1000, lockRefreshInterval: 2000 } })).option,
         "timings.lockRefreshInterval"
       )
-      const runner = yield* Effect.flip(Layer.build(Executor.layerClusterRunner({ port: 70000 })).pipe(Effect.scoped))
+      const runner = yield* Effect.flip(Layer.build(Cluster.layerRunner({ port: 70000 })).pipe(Effect.scoped))
       assert.strictEqual(runner.option, "port")
     })
   )
@@ -182,9 +182,7 @@ describe(`${label}: no runner`, () => {
   it.live("a task submitted while no runner is up fails with ClusterUnavailable after the submit deadline", () =>
     Effect.gen(function* () {
       const storage = yield* storageFor
-      const context = yield* Layer.build(
-        Executor.layerCluster({ storage, timings: fastTimings, submitDeadline: "1 second" })
-      )
+      const context = yield* Layer.build(Cluster.layer({ storage, timings: fastTimings, submitDeadline: "1 second" }))
       const future = yield* Executor.submit(double, 1).pipe(Effect.provideContext(context))
       const error = failureOf(yield* Future.await(future))
       assert.instanceOf(error, ExecutorError.ClusterUnavailable)
@@ -206,7 +204,7 @@ describe(`${label}: failover`, () => {
           Effect.sync(() => fs.rmSync(path.dirname(log), { recursive: true, force: true }))
         )
         const context = yield* Layer.build(
-          Executor.layerCluster({ storage, durability, timings: fastTimings, submitDeadline: "60 seconds" })
+          Cluster.layer({ storage, durability, timings: fastTimings, submitDeadline: "60 seconds" })
         )
         const pids = new Set(cluster.runners.map((runner) => runner.pid))
         // Runners that have just joined take their shards over a few assignment rounds: wait until every runner
@@ -306,7 +304,7 @@ const alive = (pid: number): boolean => {
   }
 }
 
-describe.runIf(postgres === undefined)("layerCluster: the example", () => {
+describe.runIf(postgres === undefined)("Cluster.layer: the example", () => {
   it.live("examples/cluster.ts kills a runner mid-run, loses no task, and leaves no runner behind", () =>
     Effect.gen(function* () {
       const example = fileURLToPath(new URL("../examples/cluster.ts", import.meta.url))
@@ -325,7 +323,7 @@ describe.runIf(postgres === undefined)("layerCluster: the example", () => {
   )
 })
 
-describe("layerCluster: runner processes", () => {
+describe("Cluster.layer: runner processes", () => {
   it.live("a runner started by a process that is SIGKILLed exits too", () =>
     Effect.gen(function* () {
       const storage = yield* sqliteStorage

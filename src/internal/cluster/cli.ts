@@ -1,5 +1,5 @@
 /**
- * `effect-futures-runner`: a cluster runner from the command line (`layerClusterRunner` with flags).
+ * `effect-futures-runner`: a cluster runner from the command line (`Cluster.layerRunner` with flags).
  *
  * ```sh
  * npx effect-futures-runner --storage postgres://cluster@db/tasks --host 10.0.0.7 --port 34431 --workers 8
@@ -15,7 +15,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { parseArgs } from "node:util"
-import { type ClusterRunnerOptions, layerClusterRunner } from "../../Executor.ts"
+import { layerRunner, type RunnerOptions } from "../../Cluster.ts"
 
 const usage = `Usage: effect-futures-runner [options]
 
@@ -26,7 +26,7 @@ const usage = `Usage: effect-futures-runner [options]
   --workers <n>               worker threads running the tasks (default: one per core)
   --entity-concurrency <n>    tasks one entity id runs at once (default: unbounded)
   --shards-per-group <n>      shards (default: 300; the same everywhere)
-  --lock-expiration <ms>      failover timings, in milliseconds (see ClusterTimings)
+  --lock-expiration <ms>      failover timings, in milliseconds (see Cluster.Timings)
   --lock-refresh-interval <ms>
   --health-check-interval <ms>
   --refresh-assignments-interval <ms>
@@ -44,7 +44,7 @@ const int = (flag: string, value: string | undefined): number | undefined => {
   return n
 }
 
-export const optionsFromArgs = (args: ReadonlyArray<string>): ClusterRunnerOptions => {
+export const optionsFromArgs = (args: ReadonlyArray<string>): RunnerOptions => {
   const { values } = parseArgs({
     args: [...args],
     options: {
@@ -101,7 +101,7 @@ export const main = (args: ReadonlyArray<string>) => {
   exitWithParent()
   const options = optionsFromArgs(args)
   Effect.gen(function* () {
-    yield* Layer.build(layerClusterRunner(options))
+    yield* Layer.build(layerRunner(options))
     yield* Effect.logInfo(`effect-futures-runner ready on ${options.host ?? "localhost"}:${options.port ?? 34431}`)
     process.send?.({ _tag: "Ready", pid: process.pid })
     return yield* Effect.never

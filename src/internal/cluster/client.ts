@@ -1,5 +1,5 @@
 /**
- * The client side of `Executor.layerCluster`: a `Backend` for the executor core that sends each job to the cluster.
+ * The client side of `Cluster.layer`: a `Backend` for the executor core that sends each job to the cluster.
  *
  * The core keeps the FIFO queue, the futures, shutdown and the statistics, exactly as for a local pool; this
  * backend only moves jobs. A job leaves the queue when one of `maxInFlight` slots is free, becomes one `Run` call to

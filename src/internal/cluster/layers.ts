@@ -1,5 +1,5 @@
 /**
- * Wiring Effect Cluster for `layerCluster` (a client) and `layerClusterRunner` (a runner): shared SQL storage,
+ * Wiring Effect Cluster for `Cluster.layer` (a client) and `Cluster.layerRunner` (a runner): shared SQL storage,
  * sharding over `@effect/platform-node`'s cluster sockets, and the option parsing both share.
  *
  * The layers are put together here rather than with `NodeClusterSocket.layer`, which reads `ShardingConfig` from
@@ -11,7 +11,6 @@
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
-import * as PgClient from "@effect/sql-pg/PgClient"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
 import * as RunnerHealth from "effect/cluster/RunnerHealth"
 import * as Runners from "effect/cluster/Runners"
@@ -29,7 +28,6 @@ import * as RpcSerialization from "effect/rpc/RpcSerialization"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as Options from "../options.ts"
 import type { ClientOptions, ClusterServices } from "./client.ts"
-import * as Sqlite from "./sqlite.ts"
 
 /** Where a cluster keeps its state when no `storage` is given: one SQLite file in the working directory. */
 export const defaultStorage = "effect-futures-cluster.db"
@@ -109,12 +107,34 @@ const shardingConfig = (
   entityMailboxCapacity: "unbounded"
 })
 
-/** The shared SQL storage: Postgres for a `postgres://` URL, otherwise a SQLite file. */
+/**
+ * The shared SQL storage: Postgres for a `postgres://` URL, otherwise a SQLite file. Each client is imported only
+ * when a cluster uses it: `@effect/sql-pg` is an optional peer a SQLite user never installs, and `node:sqlite` is
+ * never loaded by a Postgres user.
+ */
 export const storageLayer = (storage: string): Layer.Layer<SqlClient.SqlClient> =>
-  (/^postgres(ql)?:\/\//.test(storage)
-    ? PgClient.layer({ url: Redacted.make(storage) })
-    : Sqlite.layer({ filename: storage, busyTimeout: 10_000 })
+  Layer.unwrap(
+    /^postgres(ql)?:\/\//.test(storage)
+      ? Effect.map(
+          importPeer(() => import("@effect/sql-pg/PgClient"), "@effect/sql-pg"),
+          (PgClient) => PgClient.layer({ url: Redacted.make(storage) })
+        )
+      : Effect.map(
+          Effect.promise(() => import("./sqlite.ts")),
+          (Sqlite) => Sqlite.layer({ filename: storage, busyTimeout: 10_000 })
+        )
   ).pipe(Layer.orDie) as Layer.Layer<SqlClient.SqlClient>
+
+/** Imports an optional peer, or dies with the command that installs it. */
+const importPeer = <M>(load: () => Promise<M>, name: string): Effect.Effect<M> =>
+  Effect.tryPromise({
+    try: load,
+    catch: (cause) =>
+      new Error(
+        `Cluster storage on Postgres needs the optional peer dependency \`${name}\`, which could not be loaded ` +
+          `(${(cause as { code?: string }).code ?? String(cause)}). Install it: npm install ${name}`
+      )
+  }).pipe(Effect.orDie)
 
 /**
  * The table prefix of the cluster's message storage (`<prefix>_messages`, `<prefix>_replies`): Effect Cluster's

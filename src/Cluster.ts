@@ -1,0 +1,250 @@
+/**
+ * The executor across machines, on Effect Cluster: `Cluster.layer` provides the same `Executor` service as the local
+ * layers (the same tasks, futures, `map`, `asCompleted`, `wait` and `Bridge`), with the work done by runners
+ * (`Cluster.layerRunner`, or the `effect-futures-runner` CLI) that share one storage: a SQLite file on one machine,
+ * Postgres across several.
+ *
+ * It is its own entry, `effect-futures/Cluster`, as `@effect/platform-node/NodeClusterSocket` stands apart from the
+ * core: importing `effect-futures` never loads Effect Cluster, `node:sqlite` or a SQL client. Postgres storage needs
+ * the optional peer `@effect/sql-pg`.
+ *
+ * @since 0.2.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { InvalidOptions } from "./ExecutorError.ts"
+import * as Executor from "./Executor.ts"
+import * as ClusterClient from "./internal/cluster/client.ts"
+import * as ClusterLayers from "./internal/cluster/layers.ts"
+import * as ClusterRunner from "./internal/cluster/runner.ts"
+import * as Core from "./internal/core.ts"
+import * as Parse from "./internal/options.ts"
+import { coreOptions, makeService, parseCommon } from "./internal/service.ts"
+
+/**
+ * Timings of the cluster's failure detection, shared by {@link layer} and {@link layerRunner} (give
+ * every runner the same values). Each is a duration (a number means milliseconds). The defaults re-run a killed
+ * runner's tasks elsewhere in a few seconds; Effect Cluster's own defaults take ~30 s.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Timings {
+  /** How long a runner's claim on its shards lasts without a refresh: a dead runner's shards move after it. Default `"6 seconds"`. */
+  readonly lockExpiration?: Duration.Input | undefined
+  /** How often a runner refreshes its shard claims. Default `"2 seconds"`; shorter than `lockExpiration`. */
+  readonly lockRefreshInterval?: Duration.Input | undefined
+  /** How often runners check that the others answer. Default `"2 seconds"`. */
+  readonly healthCheckInterval?: Duration.Input | undefined
+  /** How often shard assignments are read from storage. Default `"1 second"`. */
+  readonly refreshAssignmentsInterval?: Duration.Input | undefined
+  /** How often a runner looks in storage for persisted tasks it has not been told about. Default `"1 second"`. */
+  readonly messagePollInterval?: Duration.Input | undefined
+  /** How often a client looks in storage for replies it has not been sent. Default `"100 millis"`. */
+  readonly replyPollInterval?: Duration.Input | undefined
+}
+
+/**
+ * Options of {@link layer}. `maxQueue`, `onFull`, `shutdownTimeout` and `name` mean what they mean for the
+ * local layers; there is no `initializer` (give it to the runners' `workers`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
+  /**
+   * Where the cluster keeps its state, shared by every runner and client: a `postgres://` URL (for runners on
+   * several machines), or a SQLite file path (one machine only: every process opens the same file). Default
+   * `"effect-futures-cluster.db"` in the working directory.
+   */
+  readonly storage?: string | undefined
+  /**
+   * `"persisted"` (default): each task is stored until a runner has answered it, so a runner's death re-runs its
+   * tasks on the others (at least once), at ~8–11 ms a round trip here; its rows are deleted once it has settled
+   * (see {@link layer}). `"volatile"`: tasks go straight to a
+   * runner's socket (~2–3 ms), and a task whose runner dies is re-sent once its shard has moved.
+   */
+  readonly durability?: "persisted" | "volatile" | undefined
+  /**
+   * How many entity ids tasks are dealt over, round robin (default `256`). The ids map to shards, and shards to
+   * runners: too few ids (16 did not, here) leave runners idle.
+   */
+  readonly entityIds?: number | undefined
+  /**
+   * How many tasks may be out on the cluster at once (default `256`); the rest wait, PENDING, in this process's
+   * FIFO queue. A task sent to the cluster counts as RUNNING even while it waits in a runner's local queue.
+   */
+  readonly maxInFlight?: number | undefined
+  /**
+   * How long a task may wait for a runner to answer (default `"30 seconds"`): a task submitted while no runner
+   * answers for that long fails with `ClusterUnavailable` instead of waiting forever. Running tasks are not
+   * limited by it: a task runs as long as it takes while its runner is alive.
+   */
+  readonly submitDeadline?: Duration.Input | undefined
+  /** Shards per group (default `300`): the same on every runner and client. */
+  readonly shardsPerGroup?: number | undefined
+  /** Failure-detection timings; see {@link Timings}. */
+  readonly timings?: Timings | undefined
+}
+
+/**
+ * An executor that runs tasks across machines on Effect Cluster: the same tasks, futures, `asCompleted`, `wait`,
+ * `map` and `Bridge` as the local layers, with the work done by runners ({@link layerRunner}, or
+ * `npx effect-futures-runner`) that share its `storage`. Swap it in for `layerWorkerThreads` when one machine is
+ * not enough; nothing else changes.
+ *
+ * **At least once.** A runner that dies takes no task with it: with `durability: "persisted"` (the default) its
+ * unanswered tasks run again on the other runners, and the caller sees only latency. So a task may run more than
+ * once (and a task whose future failed with `ClusterUnavailable` may still run later, until its rows are pruned):
+ * tasks on a cluster must be idempotent — write results under a key derived from the input, check before charging a
+ * card, and so on.
+ *
+ * Runners must be able to import each task's module at the same URL (deploy the same code at the same path).
+ * Submitting while no runner answers fails the future with `ClusterUnavailable` after `submitDeadline`.
+ * Interrupting a future interrupts its task on the runner. In `stats`, `workers` is `maxInFlight` and `busy` the
+ * tasks out on the cluster.
+ *
+ * **Storage holds only tasks in flight.** A persisted task's rows (its request and its reply) are deleted once its
+ * call has settled: as soon as the client has read the final reply (in batches, at most a round every ~100 ms);
+ * for a task that was interrupted, cancelled or failed with `ClusterUnavailable`, once a runner has stored its
+ * final reply (for an interrupt, within a second or so of the runner stopping it), or after 60 seconds without
+ * one, after which the task no longer runs. Tasks still in flight when the client's layer closes past its
+ * shutdown keep their rows, and may still run. (`durability: "volatile"` stores nothing.)
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Executor, Task } from "effect-futures"
+ * import * as Cluster from "effect-futures/Cluster"
+ *
+ * export const square = Task.make("square", {
+ *   module: import.meta.url,
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   run: (n) => Effect.succeed(n * n)
+ * })
+ *
+ * // Runners: `npx effect-futures-runner --storage postgres://cluster@db/tasks --port 34431` on each machine.
+ * const program = Effect.gen(function*() {
+ *   const futures = yield* Effect.forEach([1, 2, 3], (n) => Executor.submit(square, n))
+ *   return yield* Effect.all(futures)
+ * }).pipe(Effect.provide(Cluster.layer({ storage: "postgres://cluster@db/tasks" })))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, InvalidOptions> =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const parsed = yield* Parse.parse(() => {
+        Parse.object(options)
+        if ((options as Executor.CommonOptions).initializer !== undefined) {
+          throw Parse.invalid("initializer", "no initializer (give it to the runners' `workers`)", "an initializer")
+        }
+        return {
+          ...parseCommon(options, "cluster"),
+          client: ClusterLayers.parseClient(options),
+          storage: ClusterLayers.parseStorage(options.storage),
+          sharding: {
+            shardsPerGroup: Parse.positiveInt("shardsPerGroup", options.shardsPerGroup, 300),
+            timings: ClusterLayers.parseTimings(options.timings)
+          }
+        }
+      })
+      return Layer.effect(
+        Executor.Executor,
+        Effect.gen(function* () {
+          const services = yield* ClusterLayers.clusterServices
+          const core = yield* Core.make(coreOptions(parsed), ClusterClient.make(parsed.client, services))
+          return makeService("cluster", parsed.name, parsed.client.maxInFlight, core)
+        })
+      ).pipe(Layer.provide(ClusterLayers.clientSharding(parsed.sharding, parsed.storage)))
+    })
+  )
+
+/**
+ * Options of {@link layerRunner}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunnerOptions {
+  /** The cluster's storage, as in {@link Options}: the same for every runner and client. */
+  readonly storage?: string | undefined
+  /** The host other runners and clients reach this runner at. Default `"localhost"`. */
+  readonly host?: string | undefined
+  /** The port it listens on. Default `34431`. */
+  readonly port?: number | undefined
+  /** The interface to listen on, when it differs from `host` (`"0.0.0.0"` in a container). Default: `host`. */
+  readonly listenHost?: string | undefined
+  /**
+   * How many tasks one entity id runs at once. Default `"unbounded"`: the local executor queues and bounds the
+   * work, so an entity never holds a task back. (Effect Cluster's own default, 1, runs one task per id at a time.)
+   */
+  readonly entityConcurrency?: number | "unbounded" | undefined
+  /** The local worker-thread pool that runs the tasks: options of `Executor.layerWorkerThreads`. */
+  readonly workers?: Executor.WorkerOptions | undefined
+  /** Shards per group (default `300`): the same on every runner and client. */
+  readonly shardsPerGroup?: number | undefined
+  /** Failure-detection timings, the same on every runner; see {@link Timings}. */
+  readonly timings?: Timings | undefined
+}
+
+/**
+ * A cluster runner: joins the cluster at `storage`, takes its share of the shards and runs the tasks that arrive
+ * on a local `Executor.layerWorkerThreads` pool, so its event loop stays free for the cluster's health checks. Launch
+ * it with `Layer.launch`, or run `npx effect-futures-runner --storage … --port …`. Closing it (SIGTERM) hands its
+ * shards to the other runners.
+ *
+ * @example
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import * as Cluster from "effect-futures/Cluster"
+ *
+ * Cluster.layerRunner({ storage: "postgres://cluster@db/tasks", port: 34431, workers: { maxWorkers: 8 } })
+ *   .pipe(Layer.launch, NodeRuntime.runMain)
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, InvalidOptions> =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const parsed = yield* Parse.parse(() => {
+        Parse.object(options)
+        const host = options.host ?? "localhost"
+        if (typeof host !== "string" || host.length === 0) throw Parse.invalid("host", "a host name", host)
+        if (options.listenHost !== undefined && (typeof options.listenHost !== "string" || options.listenHost === "")) {
+          throw Parse.invalid("listenHost", "a host name", options.listenHost)
+        }
+        const port = Parse.nonNegativeInt("port", options.port, 34431)
+        if (port < 1 || port > 65535) throw Parse.invalid("port", "a port number (1–65535)", port)
+        const entityConcurrency =
+          options.entityConcurrency === undefined || options.entityConcurrency === "unbounded"
+            ? ("unbounded" as const)
+            : Parse.positiveInt("entityConcurrency", options.entityConcurrency, 1)
+        return {
+          storage: ClusterLayers.parseStorage(options.storage),
+          address: { host, port, listenHost: options.listenHost },
+          entityConcurrency,
+          sharding: {
+            shardsPerGroup: Parse.positiveInt("shardsPerGroup", options.shardsPerGroup, 300),
+            timings: ClusterLayers.parseTimings(options.timings)
+          }
+        }
+      })
+      const local = Executor.layerWorkerThreads({ name: "cluster-runner", ...options.workers })
+      return Layer.unwrap(
+        Effect.map(Executor.Executor, (executor) =>
+          ClusterRunner.layerEntities(executor, { entityConcurrency: parsed.entityConcurrency })
+        )
+      ).pipe(
+        Layer.provide(local),
+        Layer.provide(ClusterLayers.runnerSharding(parsed.sharding, parsed.storage, parsed.address))
+      )
+    })
+  )
