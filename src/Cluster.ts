@@ -10,10 +10,11 @@
  *
  * @since 0.2.0
  */
+import "./internal/nodeVersion.ts"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { InvalidOptions } from "./ExecutorError.ts"
+import type { BootstrapError, InvalidOptions } from "./ExecutorError.ts"
 import * as Executor from "./Executor.ts"
 import * as ClusterClient from "./internal/cluster/client.ts"
 import * as ClusterLayers from "./internal/cluster/layers.ts"
@@ -211,7 +212,7 @@ export interface RunnerOptions {
  * @since 0.2.0
  * @category layers
  */
-export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, InvalidOptions> =>
+export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, InvalidOptions | BootstrapError> =>
   Layer.unwrap(
     Effect.gen(function* () {
       const parsed = yield* Parse.parse(() => {

@@ -18,6 +18,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -25,8 +26,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { dual } from "effect/Function"
-import type { ExecutorError, InvalidOptions, SubmitError } from "./ExecutorError.ts"
+import { BootstrapError, type ExecutorError, type InvalidOptions, type SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
+import * as Bootstrap from "./internal/bootstrap.ts"
 import * as Core from "./internal/core.ts"
 import * as FiberBackend from "./internal/fiberBackend.ts"
 import * as Options from "./internal/options.ts"
@@ -345,14 +347,23 @@ const parseWorkerOptions = (options: WorkerOptions, kind: string) => {
   }
 }
 
+/** The bootstrapping guard (see `BootstrapError`): checked before anything else, so no worker is spawned. */
+const refuseWhileImporting = (layer: string): Effect.Effect<void, BootstrapError> =>
+  Effect.suspend(() => {
+    const importing = Bootstrap.importing()
+    const message = Bootstrap.refuseWhileImporting(layer)
+    return message === undefined ? Effect.void : Effect.fail(new BootstrapError({ modules: importing, message }))
+  })
+
 const layerPool = <O extends WorkerOptions>(
   kind: "workerThreads" | "processes",
   options: O,
   makeTransport: (parsed: ReturnType<typeof parseWorkerOptions>, options: O) => Transport.Transport
-): Layer.Layer<Executor, InvalidOptions> =>
+): Layer.Layer<Executor, InvalidOptions | BootstrapError> =>
   Layer.effect(
     Executor,
     Effect.gen(function* () {
+      yield* refuseWhileImporting(kind === "processes" ? "layerProcesses" : "layerWorkerThreads")
       const parsed = yield* Options.parse(() => {
         Options.knownKeys(
           Options.object(options),
@@ -400,7 +411,9 @@ const layerPool = <O extends WorkerOptions>(
  * @since 0.1.0
  * @category layers
  */
-export const layerWorkerThreads = (options: WorkerOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
+export const layerWorkerThreads = (
+  options: WorkerOptions = {}
+): Layer.Layer<Executor, InvalidOptions | BootstrapError> =>
   layerPool("workerThreads", options, (parsed) =>
     ThreadTransport.make({ name: parsed.name, resourceLimits: parsed.resourceLimits })
   )
@@ -437,7 +450,7 @@ export const layerWorkerThreads = (options: WorkerOptions = {}): Layer.Layer<Exe
  * @since 0.1.0
  * @category layers
  */
-export const layerProcesses = (options: ProcessOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
+export const layerProcesses = (options: ProcessOptions = {}): Layer.Layer<Executor, InvalidOptions | BootstrapError> =>
   layerPool("processes", options, (parsed, options) => {
     // `make` derives the children's flags now, so a limit no flag can give fails the layer, not every start.
     return ProcessTransport.make({

@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import "./internal/nodeVersion.ts"
 import * as Schema from "effect/Schema"
 
 /**
@@ -247,6 +248,33 @@ export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("Invali
     return `Expected \`${this.option}\` to be ${this.expected}, got ${this.received}`
   }
 }
+
+/**
+ * A worker-backed executor (`layerWorkerThreads`, `layerProcesses`) was built inside a worker while that worker was
+ * still importing a task module: the module runs the program at import time (a task defined in the same file as
+ * `Effect.runPromise(program)`), so every worker would start a pool of its own, without end. The layer fails with
+ * this at once, and the caller's tasks from that module fail with a `TaskLoadError` saying the same. Fix: keep
+ * tasks in a module of their own, or run the program only when its file is the entry point
+ * (`if (import.meta.main) { ... }`). Python's `ProcessPoolExecutor` refuses the same thing ("before the current
+ * process has finished its bootstrapping phase"). A pool started from inside a running task is not affected.
+ *
+ * @example
+ * ```ts
+ * import { ExecutorError } from "effect-futures"
+ *
+ * const error = new ExecutorError.BootstrapError({
+ *   modules: ["file:///app/main.js"],
+ *   message: "layerWorkerThreads was built while a worker was importing file:///app/main.js to find a task"
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class BootstrapError extends Schema.TaggedError<BootstrapError>()("BootstrapError", {
+  modules: Schema.Array(Schema.String),
+  message: Schema.String
+}) {}
 
 /**
  * A task definition given to `Task.make` is malformed (no `module`, a field that is not a Schema, a name already

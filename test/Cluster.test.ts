@@ -14,7 +14,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import * as Cluster from "../src/Cluster.ts"
-import { contractSuite, failureOf } from "./contract.ts"
+import { contractSuite, failureOf, invalidOptions } from "./contract.ts"
 import {
   countRows,
   fastTimings,
@@ -172,7 +172,9 @@ describe(`${label}: across runners`, () => {
         (yield* build({ timings: { lockExpiration: 1000, lockRefreshInterval: 2000 } })).option,
         "timings.lockRefreshInterval"
       )
-      const runner = yield* Effect.flip(Layer.build(Cluster.layerRunner({ port: 70000 })).pipe(Effect.scoped))
+      const runner = invalidOptions(
+        yield* Effect.flip(Layer.build(Cluster.layerRunner({ port: 70000 })).pipe(Effect.scoped))
+      )
       assert.strictEqual(runner.option, "port")
     })
   )

@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
-import { contractSuite } from "./contract.ts"
+import { contractSuite, invalidOptions } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { double } from "./fixtures/tasks.ts"
 import { environment, pidThenWait, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
@@ -26,7 +26,7 @@ contractSuite("layerProcesses", (options) =>
 workerSuite("layerProcesses", (options) => Executor.layerProcesses(options))
 
 const build = (options: Executor.ProcessOptions) =>
-  Effect.flip(Effect.scoped(Layer.build(Executor.layerProcesses(options))))
+  Effect.flip(Effect.scoped(Layer.build(Executor.layerProcesses(options)))).pipe(Effect.map(invalidOptions))
 
 /** Runs `effect` with a flag added to this process's `execArgv` while a layer is built (children copy it then). */
 const withParentFlag = <A, E, R>(flag: string, effect: Effect.Effect<A, E, R>) =>

@@ -16,7 +16,15 @@ export interface ContractOptions {
   readonly onFull?: "suspend" | "fail"
 }
 
-export type MakeLayer = (options: ContractOptions) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>
+/** A layer's build error that must be `InvalidOptions` (not the bootstrapping guard's `BootstrapError`). */
+export const invalidOptions = (error: unknown): ExecutorError.InvalidOptions => {
+  assert.instanceOf(error, ExecutorError.InvalidOptions)
+  return error as ExecutorError.InvalidOptions
+}
+
+export type MakeLayer = (
+  options: ContractOptions
+) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions | ExecutorError.BootstrapError>
 
 /** The typed failure of an exit, failing the test if there is none. */
 export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
@@ -485,7 +493,7 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.instanceOf(error, ExecutorError.InvalidOptions)
         assert.match(error.message, /Expected `\w+` to be a positive integer, got 0/)
         const queue = yield* Effect.flip(Layer.build(makeLayer({ workers: 1, maxQueue: -1 })).pipe(Effect.scoped))
-        assert.strictEqual(queue.option, "maxQueue")
+        assert.strictEqual(invalidOptions(queue).option, "maxQueue")
       })
     )
   })

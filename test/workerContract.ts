@@ -14,7 +14,7 @@ import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schedule, Stream } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
-import { failureOf } from "./contract.ts"
+import { failureOf, invalidOptions } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { Boom, double, failWith, gated } from "./fixtures/tasks.ts"
 import { UNLUCKY, UnluckyError, unluckyError, unluckyPayload, unluckyResult } from "./fixtures/schemaTasks.ts"
@@ -36,7 +36,7 @@ import {
 
 export type MakeWorkerLayer = (
   options: Executor.WorkerOptions
-) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>
+) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions | ExecutorError.BootstrapError>
 
 /** Polls `condition` every few milliseconds until it holds: waiting for a real-time event, not asserting its timing. */
 export const eventually = <R>(condition: Effect.Effect<boolean, never, R>) =>
@@ -410,7 +410,8 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
 
     it.live("invalid worker options fail the layer with InvalidOptions", () =>
       Effect.gen(function* () {
-        const build = (options: Executor.WorkerOptions) => Effect.flip(Effect.scoped(Layer.build(makeLayer(options))))
+        const build = (options: Executor.WorkerOptions) =>
+          Effect.flip(Effect.scoped(Layer.build(makeLayer(options)))).pipe(Effect.map(invalidOptions))
         const min = yield* build({ maxWorkers: 1, minWorkers: 2 })
         assert.strictEqual(min.option, "minWorkers")
         const grace = yield* build({ interruptGracePeriod: -5 })
@@ -435,7 +436,9 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
     it.live("an unknown or misspelled option fails the layer, naming it and listing the valid ones", () =>
       Effect.gen(function* () {
         const build = (options: object) =>
-          Effect.flip(Effect.scoped(Layer.build(makeLayer(options as Executor.WorkerOptions))))
+          Effect.flip(Effect.scoped(Layer.build(makeLayer(options as Executor.WorkerOptions)))).pipe(
+            Effect.map(invalidOptions)
+          )
         const misspelled = yield* build({ maxWorker: 2 })
         assert.instanceOf(misspelled, ExecutorError.InvalidOptions)
         assert.strictEqual(misspelled.option, "maxWorker")

@@ -66,6 +66,11 @@ export type FromWorker =
   | { readonly _tag: "ChunkDone"; readonly id: number; readonly result: ChunkResult }
   /** The task was taken back (cancelled or withdrawn through its claim cell) and never ran here. */
   | { readonly _tag: "Skipped"; readonly id: number }
+  /**
+   * A task module started an executor while this worker imported it (the bootstrapping guard, `bootstrap.ts`): its
+   * tasks fail with `TaskLoadError { message }` from now on, on every worker, and it is not imported again.
+   */
+  | { readonly _tag: "ImportRefused"; readonly module: string; readonly message: string }
 
 /** The first message a child process receives: child processes have no `workerData`. */
 export interface InitMessage {

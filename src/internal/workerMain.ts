@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Task from "../Task.ts"
+import * as Bootstrap from "./bootstrap.ts"
 import { claim, STARTED } from "./claims.ts"
 import { type ChunkResult, describeWireFailure, runChunkEncoded, runEncoded, transferablesOf } from "./codec.ts"
 import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
@@ -21,7 +22,7 @@ type Loaded = Map<string, Task.Any> | { readonly loadError: string }
 
 const loadModule = async (module: string): Promise<Loaded> => {
   try {
-    const exports: Record<string, unknown> = await import(module)
+    const exports = await Bootstrap.importTaskModule(module)
     const tasks = new Map<string, Task.Any>()
     for (const value of Object.values(exports)) {
       if (Task.isTask(value) && value.module === module) tasks.set(value.name, value)
@@ -43,6 +44,10 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
   const loading = new Map<string, Promise<Loaded>>()
   /** Interrupts that arrived while the task's module was still loading. */
   const interrupted = new Set<number>()
+  /** Modules that started an executor while being imported (the bootstrapping guard), with the load error. */
+  const tripped = new Map<string, string>()
+  /** Tasks already answered with that load error, before their module finished importing. */
+  const answered = new Set<number>()
 
   const resolve = (module: string, name: string): Task.Any | WireExit | Promise<Task.Any | WireExit> => {
     const pick = (loaded: Loaded): Task.Any | WireExit => {
@@ -61,7 +66,9 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     if (loaded !== undefined) return pick(loaded)
     let promise = loading.get(module)
     if (promise === undefined) {
-      promise = loadModule(module).then((result) => {
+      promise = loadModule(module).then((imported) => {
+        const trip = tripped.get(module)
+        const result = trip === undefined ? imported : { loadError: trip }
         modules.set(module, result)
         loading.delete(module)
         return result
@@ -74,7 +81,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
   type Work = Extract<ToWorker, { readonly _tag: "Run" | "RunChunk" }>
   /** Tasks run one at a time, in the order they arrived: the parent knows the first unfinished one is running. */
   const waiting: Array<Work> = []
-  let current: { readonly id: number; fiber: Fiber.Fiber<unknown> | undefined } | undefined
+  let current: { readonly id: number; readonly work: Work; fiber: Fiber.Fiber<unknown> | undefined } | undefined
 
   const next = () => {
     current = undefined
@@ -84,6 +91,28 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
 
   const cells = init.claims === undefined ? undefined : new Int32Array(init.claims)
 
+  const answerLoadError = (work: Work, exit: WireExit) =>
+    port.post(
+      work._tag === "Run"
+        ? { _tag: "Done", id: work.id, exit }
+        : { _tag: "ChunkDone", id: work.id, result: { values: [], failure: exit } }
+    )
+
+  // The program that tripped the guard may end this worker next (its `runMain` exits on failure): the tasks waiting
+  // for those modules are answered now, while the worker can still post.
+  Bootstrap.onTrip((importing) => {
+    for (const module of importing) {
+      tripped.set(module, Bootstrap.tripMessage(module))
+      port.post({ _tag: "ImportRefused", module, message: Bootstrap.tripMessage(module) })
+    }
+    for (const work of current === undefined ? waiting : [current.work, ...waiting]) {
+      const message = tripped.get(work.module)
+      if (message === undefined || answered.has(work.id)) continue
+      answered.add(work.id)
+      answerLoadError(work, loadError(work.module, work.task, message))
+    }
+  })
+
   const start = (work: Work) => {
     const { id } = work
     if (work.claim !== undefined && cells !== undefined && claim(cells, work.claim) !== STARTED) {
@@ -91,19 +120,21 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
       port.post({ _tag: "Skipped", id })
       return next()
     }
-    const slot: { readonly id: number; fiber: Fiber.Fiber<unknown> | undefined } = { id, fiber: undefined }
+    if (answered.delete(id)) return next()
+    const slot: { readonly id: number; readonly work: Work; fiber: Fiber.Fiber<unknown> | undefined } = {
+      id,
+      work,
+      fiber: undefined
+    }
     current = slot
     const run = (resolved: Task.Any | WireExit) => {
+      if (answered.delete(id)) return next()
       if (interrupted.delete(id)) {
         port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
         return next()
       }
       if (!Task.isTask(resolved)) {
-        port.post(
-          work._tag === "Run"
-            ? { _tag: "Done", id, exit: resolved }
-            : { _tag: "ChunkDone", id, result: { values: [], failure: resolved } }
-        )
+        answerLoadError(work, resolved)
         return next()
       }
       const effect: Effect.Effect<WireExit | ChunkResult> =

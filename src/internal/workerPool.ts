@@ -32,7 +32,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import { BrokenExecutor, EncodeError, WorkerCrashed } from "../ExecutorError.ts"
+import { BrokenExecutor, EncodeError, TaskLoadError, WorkerCrashed } from "../ExecutorError.ts"
 import * as Claims from "./claims.ts"
 import { encodePayload } from "./codec.ts"
 import type { Backend, Host, Job } from "./core.ts"
@@ -92,6 +92,14 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     let onAllExited: (() => void) | undefined
     /** Task modules seen lately: new workers import them while booting. */
     const recentModules = new Set<string>()
+    /** Task modules that started an executor while a worker imported them (see `ImportRefused`), with the message. */
+    const refusedModules = new Map<string, string>()
+    const refusal = (job: Job): TaskLoadError | undefined => {
+      const message = refusedModules.get(job.task.module)
+      return message === undefined
+        ? undefined
+        : new TaskLoadError({ module: job.task.module, task: job.task.name, message })
+    }
 
     const initializer = encodeInitializer(options.initializer, host)
 
@@ -299,6 +307,12 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           return onDone(worker, message.id, message.result)
         case "Skipped":
           return releaseCell(worker, message.id)
+        case "ImportRefused":
+          // The worker answers its own jobs for the module; if the program that tripped the guard ends the worker
+          // first, `onExit` fails them with this message rather than a crash.
+          refusedModules.set(message.module, message.message)
+          recentModules.delete(message.module)
+          return
       }
     }
 
@@ -378,17 +392,24 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       // Only a job that had started can have crashed with the worker; the others never ran and are queued again.
       const crashed = worker.jobs.filter((job) => startedOn(worker, job))
       const jobs = worker.jobs.splice(0)
-      for (let i = jobs.length - 1; i >= 0; i--) if (!crashed.includes(jobs[i])) host.requeue(jobs[i])
+      for (let i = jobs.length - 1; i >= 0; i--) {
+        if (crashed.includes(jobs[i])) continue
+        // A job whose module tripped the bootstrapping guard would only trip it again elsewhere.
+        const refused = refusal(jobs[i])
+        if (refused === undefined) host.requeue(jobs[i])
+        else host.fail(jobs[i], refused)
+      }
       for (const job of crashed) {
         host.fail(
           job,
-          new WorkerCrashed({
-            workerId: worker.id,
-            exitCode: exit.exitCode,
-            signal: exit.signal,
-            oom: exit.oom,
-            message: `${describeExit(worker, exit)} while running task "${job.task.name}"`
-          })
+          refusal(job) ??
+            new WorkerCrashed({
+              workerId: worker.id,
+              exitCode: exit.exitCode,
+              signal: exit.signal,
+              oom: exit.oom,
+              message: `${describeExit(worker, exit)} while running task "${job.task.name}"`
+            })
         )
       }
       if (workers.size === 0 && onAllExited !== undefined) onAllExited()
@@ -509,6 +530,13 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         return idle.length + booting + Math.max(0, options.maxWorkers - active)
       },
       start: (job) => {
+        const refused = refusal(job)
+        if (refused !== undefined) {
+          // Its module would only trip the guard again on another worker: fail it (after `start` returns, as the
+          // core expects of a job it has just started).
+          queueMicrotask(() => host.fail(job, refused))
+          return true
+        }
         if (!recentModules.has(job.task.module) && recentModules.size < 16) recentModules.add(job.task.module)
         const free = idle.pop()
         if (free !== undefined) {

@@ -26,7 +26,10 @@ import { childProcesses } from "./faultInjection.ts"
 
 type LayerName = "layerWorkerThreads" | "layerProcesses" | "layerFibers"
 
-const layers: Record<LayerName, () => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>> = {
+const layers: Record<
+  LayerName,
+  () => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions | ExecutorError.BootstrapError>
+> = {
   layerWorkerThreads: () => Executor.layerWorkerThreads({ maxWorkers: 4, interruptGracePeriod: 50 }),
   layerProcesses: () => Executor.layerProcesses({ maxWorkers: 4, interruptGracePeriod: 50 }),
   layerFibers: () => Executor.layerFibers({ concurrency: 3 })
