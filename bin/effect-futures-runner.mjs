@@ -4,7 +4,9 @@
 // (Node >= 22.18 runs TypeScript; npm scripts and npx put the pinned Node 24 on the PATH).
 import { fileURLToPath } from "node:url"
 
-const installed = fileURLToPath(import.meta.url).split(/[\\/]/).includes("node_modules")
+const installed = fileURLToPath(import.meta.url)
+  .split(/[\\/]/)
+  .includes("node_modules")
 const cli = await import(
   installed ? "../dist/internal/cluster/cli.js" : new URL("../src/internal/cluster/cli.ts", import.meta.url).href
 )
