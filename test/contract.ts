@@ -4,7 +4,7 @@
  * Workers are driven by latches on a SharedArrayBuffer; nothing sleeps on the real clock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Stream } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { badResult, Boom, double, failWith, gated, record, throws } from "./fixtures/tasks.ts"
@@ -28,6 +28,10 @@ export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   )
   return (error as Option.Some<E>).value
 }
+
+/** Waits (polling) until the executor's counters satisfy `condition`: waiting for an event, not for time. */
+const statsUntil = (condition: (stats: Executor.Stats) => boolean) =>
+  Executor.stats.pipe(Effect.repeat({ until: condition, schedule: Schedule.spaced(5) }), Effect.asVoid)
 
 export const contractSuite = (label: string, makeLayer: MakeLayer) => {
   const withExecutor =
@@ -287,6 +291,49 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.strictEqual((error as Boom).code, 1)
         const encode = yield* Effect.flip(Stream.runCollect(Executor.map(double, [1, "x" as unknown as number, 3])))
         assert.instanceOf(encode, ExecutorError.EncodeError)
+      }).pipe(withExecutor({ workers: 2 }))
+    )
+
+    it.live("fails at the failing item's position, as Python's map raises: earlier results come first", () =>
+      Effect.gen(function* () {
+        const board = yield* makeBoard
+        const inputs = (first: number) => [first, first + 1].map((index) => ({ board: board.address, index }))
+        /** Item `first` is still running when item `first + 1` (run ahead of it) fails; then item `first` succeeds. */
+        const failAhead = (first: number) =>
+          Effect.gen(function* () {
+            yield* Effect.forEach([first, first + 1], board.started, { discard: true })
+            const failed = (yield* Executor.stats).failed
+            yield* board.reject(first + 1)
+            yield* statsUntil((stats) => stats.failed > failed)
+            yield* board.release(first)
+          })
+        // A consumer that stops after the first result never sees the later failure.
+        const taking = yield* Effect.forkChild(Stream.runCollect(Executor.map(gated, inputs(0)).pipe(Stream.take(1))))
+        yield* failAhead(0)
+        assert.deepStrictEqual(Array.from(yield* Fiber.join(taking)), [0])
+        // One that reads on gets the first result, then the failure.
+        const collected: Array<number> = []
+        const reading = yield* Effect.forkChild(
+          Effect.flip(Stream.runForEach(Executor.map(gated, inputs(2)), (n) => Effect.sync(() => collected.push(n))))
+        )
+        yield* failAhead(2)
+        const error = yield* Fiber.join(reading)
+        assert.instanceOf(error, Boom)
+        assert.strictEqual((error as Boom).code, 3)
+        assert.deepStrictEqual(collected, [2])
+        // With chunks too, when a later chunk fails as a whole (here its payload does not encode) before the first ends.
+        const failedBefore = (yield* Executor.stats).failed
+        const chunked = yield* Effect.forkChild(
+          Stream.runCollect(
+            Executor.map(gated, [...inputs(4), { board: 42 as unknown as string, index: 6 }], { chunksize: 2 }).pipe(
+              Stream.take(2)
+            )
+          )
+        )
+        yield* board.started(4)
+        yield* statsUntil((stats) => stats.failed > failedBefore)
+        yield* Effect.forEach([4, 5], board.release, { discard: true })
+        assert.deepStrictEqual(Array.from(yield* Fiber.join(chunked)), [4, 5])
       }).pipe(withExecutor({ workers: 2 }))
     )
 
