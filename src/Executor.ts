@@ -551,8 +551,10 @@ export interface MapOptions {
 
 /**
  * Runs a task over every input and streams the results in input order, like Python's `executor.map`. Inputs (an
- * `Iterable` or a `Stream`) are pulled lazily, at most `buffersize` ahead. The stream stops at the first failure;
- * closing it early, or a failure, cancels whatever it submitted that has not finished.
+ * `Iterable` or a `Stream`) are pulled lazily, at most `buffersize` ahead. A failure comes at its input's position,
+ * as Python's `map` raises there: the results before it come first (later inputs still run ahead meanwhile), and a
+ * consumer that stops before it never sees it. Closing the stream early, or a failure, cancels whatever it
+ * submitted that has not finished.
  *
  * @example
  * ```ts
@@ -622,13 +624,23 @@ export const map: {
         const chunks: Stream.Stream<ReadonlyArray<Task.Payload<T>>, EI, RI> = Array.isArray(inputs)
           ? Stream.fromIterable(slices(inputs as ReadonlyArray<Task.Payload<T>>, chunksize), { chunkSize: 1 })
           : Stream.grouped(source, chunksize)
+        // Each item (or chunk) runs ahead as an `Exit`, so that a failure waits for its turn: the stream fails at
+        // the failing item's position, as Python's `map` raises there, and a consumer that stops before it never
+        // sees it. (Failing inside `mapEffect` would end the stream as soon as any item failed.)
         const results =
           chunksize === 1
-            ? source.pipe(Stream.mapEffect((input) => awaitOwned(executor.submit(task, input)), { concurrency }))
+            ? source.pipe(
+                Stream.mapEffect((input) => Effect.exit(awaitOwned(executor.submit(task, input))), { concurrency }),
+                Stream.mapEffect((exit) => exit)
+              )
             : chunks.pipe(
-                Stream.mapEffect((chunk) => awaitOwned(executor.submitBatch(task, chunk)), { concurrency }),
+                Stream.mapEffect((chunk) => Effect.exit(awaitOwned(executor.submitBatch(task, chunk))), {
+                  concurrency
+                }),
                 // One array per chunk, not one step per item: the values up to the first failure, then the failure.
-                Stream.flatMap(batchToStream)
+                Stream.flatMap((exit) =>
+                  exit._tag === "Success" ? batchToStream(exit.value) : Stream.failCause(exit.cause)
+                )
               )
         return timeout === undefined || timeout === Infinity
           ? results
