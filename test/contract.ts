@@ -238,6 +238,42 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
       }).pipe(withExecutor({ workers: 1, maxQueue: 1, onFull: "suspend" }))
     )
 
+    it.live('maxQueue with onFull: "suspend": thousands of suspended submitters all get in, in FIFO order', () =>
+      Effect.gen(function* () {
+        const board = yield* makeBoard
+        const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        yield* board.started(0)
+        // The worker is busy and the queue (one place) full: every submitter from here on waits for room.
+        const first = yield* Executor.submit(record, { board: board.address, value: -1 })
+        const submitters = yield* Effect.forEach(
+          Array.from({ length: 2000 }, (_, value) => value),
+          (value) => Effect.forkChild(Executor.submit(record, { board: board.address, value }))
+        )
+        yield* Effect.yieldNow
+        assert.isTrue(
+          submitters.every((fiber) => fiber.pollUnsafe() === undefined),
+          "every submit is suspended while the queue is full"
+        )
+        // One gives up while it waits: it never gets in, and the others do not wait for it.
+        yield* Fiber.interrupt(submitters[1000])
+        yield* board.release(0)
+        assert.strictEqual(yield* running, 0)
+        const futures = yield* Effect.forEach(
+          submitters.filter((_, value) => value !== 1000),
+          Fiber.join
+        )
+        yield* Effect.forEach([first, ...futures], (future) => Future.result(future), { discard: true })
+        // Each got in, and so ran, in the order it started waiting.
+        assert.deepStrictEqual(board.records(), [
+          -1,
+          ...Array.from({ length: 2000 }, (_, value) => value).filter((value) => value !== 1000)
+        ])
+        const stats = yield* Executor.stats
+        assert.strictEqual(stats.completed, 2001)
+        assert.strictEqual(stats.queued, 0)
+      }).pipe(withExecutor({ workers: 1, maxQueue: 1, onFull: "suspend" }))
+    )
+
     it.live("maxQueue 0 admits a task a free worker can take, and refuses one that would have to wait", () =>
       Effect.gen(function* () {
         const board = yield* makeBoard
