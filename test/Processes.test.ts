@@ -160,6 +160,41 @@ describe("layerProcesses: process-specific", () => {
     })
   )
 
+  it.live.each(["close", "idle"] as const)(
+    "a child stopped (%s) exits on its own: all it wrote just before reaches the parent's stdout and stderr",
+    (mode) =>
+      Effect.gen(function* () {
+        // 1 MB each way: far more than a pipe holds, so it is still being written when the child is stopped.
+        const size = 1_000_000
+        const { stdout, stderr, code } = yield* Effect.callback<{
+          stdout: string
+          stderr: string
+          code: number | null
+        }>((resume) => {
+          const parent = spawn(
+            process.execPath,
+            [fileURLToPath(new URL("./fixtures/lastWordsParent.ts", import.meta.url)), mode, String(size)],
+            { stdio: ["ignore", "pipe", "pipe"] }
+          )
+          let stdout = ""
+          let stderr = ""
+          parent.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+          parent.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+          parent.on("close", (code) => resume(Effect.succeed({ stdout, stderr, code })))
+          return Effect.sync(() => parent.kill("SIGKILL"))
+        })
+        assert.strictEqual(code, 0, stderr.slice(-2000))
+        /** How much of what the child wrote to a stream arrived: its run of `char`s, and its last line or not. */
+        const arrived = (text: string, char: string, line: string) => ({
+          bytes: Math.max(0, ...(text.match(new RegExp(`${char}+`, "g")) ?? []).map((run) => run.length)),
+          lastLine: text.includes(`\n${line}\n`)
+        })
+        assert.deepStrictEqual(arrived(stdout, "o", "last words on stdout"), { bytes: size, lastLine: true }, "stdout")
+        assert.deepStrictEqual(arrived(stderr, "e", "last words on stderr"), { bytes: size, lastLine: true }, "stderr")
+      }),
+    30_000
+  )
+
   it.live("children exit when the application is SIGKILLed, even one stuck in a synchronous loop", () =>
     Effect.gen(function* () {
       const board = yield* makeBoard
