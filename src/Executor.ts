@@ -448,7 +448,9 @@ export const layerWorkerThreads = (options: WorkerOptions = {}): Layer.Layer<Exe
  * untrusted or crash-prone code. Payloads are copied (Node's advanced serialization), never transferred.
  *
  * Children never outlive the application: they exit when their IPC channel closes, and a watchdog kills a child
- * stuck in a synchronous loop once its parent is gone. Children inherit this process's Node flags (`execArgv` adds
+ * stuck in a synchronous loop once its parent is gone. A child the pool stops while it is idle (`idleTimeout`,
+ * `maxTasksPerWorker`, closing the layer) exits on its own once what it wrote to stdout and stderr has left it, so
+ * its last lines are never lost; it is killed only if it has not exited 2 seconds after being asked. Children inherit this process's Node flags (`execArgv` adds
  * to them), and `resourceLimits` become V8 flags (see {@link ResourceLimits}). Each child is started with
  * `<name>-<workerId>` as its argument, so `ps` shows which pool it belongs to.
  *

@@ -11,7 +11,7 @@
 import { fork } from "node:child_process"
 import * as fs from "node:fs"
 import { InvalidOptions } from "../ExecutorError.ts"
-import type { InitMessage } from "./protocol.ts"
+import type { InitMessage, StopMessage } from "./protocol.ts"
 import { entryUrl, type ResourceLimits, type Transport } from "./transport.ts"
 
 export interface ProcessTransportOptions {
@@ -30,6 +30,13 @@ const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/
 
 /** Milliseconds from a child's exit to reporting its death if its pipes have not closed by then (see `spawn`). */
 const CLOSE_AFTER_EXIT = 1000
+
+/**
+ * Milliseconds a child asked to stop (`stop`) has to exit on its own, its stdout and stderr flushed, before it is
+ * killed: a healthy child takes a few milliseconds, even with a megabyte still to write; one that ignores the request
+ * (stuck in an `exit` handler, say) holds up the pool's close no longer than this.
+ */
+export const STOP_GRACE = 2000
 
 /**
  * The part of a worker thread's stack Node keeps for itself (`kStackBufferSize` in `node_worker.cc`): a thread with
@@ -130,7 +137,12 @@ export const make = (options: ProcessTransportOptions): Transport => {
       // after `CLOSE_AFTER_EXIT` the pipe is destroyed and the death reported anyway.
       let exited: { readonly exitCode: number | null; readonly signal: NodeJS.Signals | null } | undefined
       let closing: ReturnType<typeof setTimeout> | undefined
+      /** The kill that follows a `stop` the child has not obeyed within `STOP_GRACE`. */
+      let stopping: ReturnType<typeof setTimeout> | undefined
       let reported = false
+      const kill = () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+      }
       const report = () => {
         if (reported || exited === undefined) return
         reported = true
@@ -144,6 +156,7 @@ export const make = (options: ProcessTransportOptions): Transport => {
       }
       child.on("exit", (exitCode, signal) => {
         exited = { exitCode, signal }
+        if (stopping !== undefined) clearTimeout(stopping)
         closing = setTimeout(() => {
           child.stderr?.destroy()
           if (child.connected) child.disconnect()
@@ -157,8 +170,16 @@ export const make = (options: ProcessTransportOptions): Transport => {
         send: (message) => {
           child.send(message)
         },
-        terminate: () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+        terminate: kill,
+        stop: () => {
+          if (stopping !== undefined || exited !== undefined) return
+          // Killing it at once would drop what it wrote and has not left it yet (writes to a pipe are asynchronous):
+          // it exits on its own once flushed, and is killed only if it has not within the grace period.
+          if (!child.connected) return kill()
+          const stop: StopMessage = { _tag: "Stop" }
+          child.send(stop)
+          stopping = setTimeout(kill, STOP_GRACE)
+          stopping.unref()
         },
         setRef: (ref) => {
           if (ref) {

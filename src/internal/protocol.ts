@@ -73,6 +73,15 @@ export interface InitMessage {
   readonly init: WorkerInit
 }
 
+/**
+ * What a child process is sent when the pool stops it while it is idle (idle timeout, `maxTasksPerWorker`, closing):
+ * exit once what it wrote to stdout and stderr has left it. Worker threads need no such message: terminating one
+ * still delivers its output.
+ */
+export interface StopMessage {
+  readonly _tag: "Stop"
+}
+
 /** What a worker is told when it starts (worker_threads `workerData`, or an env variable for child processes). */
 export interface WorkerInit {
   readonly workerId: number

@@ -22,6 +22,9 @@
  * exactly, and an idle worker takes over a job pre-queued behind a long task elsewhere.
  * Child processes share no memory for claims, so they run one job at a time.
  *
+ * A worker retired while idle (idle timeout, `maxTasksPerWorker`, closing) is stopped gracefully (`retire`: a child
+ * exits on its own with its output flushed); one whose task is stuck or cancelled is killed (`terminate`).
+ *
  * Only starting and active workers count toward `maxWorkers`: a draining worker's slot is free at once, so the next
  * task never waits for an interrupted one. A worker that dies fails only the job it had started, with
  * `WorkerCrashed`; its pre-queued jobs go back to the head of the queue.
@@ -174,6 +177,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       host.pump()
     }
 
+    /** Kills a worker now: its task is stuck or cancelled, or the pool is broken. */
     const terminate = (worker: PoolWorker) => {
       clearTimer(worker)
       removeIdle(worker)
@@ -181,6 +185,19 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       // A worker on its way out keeps the process alive until it has exited, so shutdown can observe the exit.
       worker.handle.setRef(true)
       worker.handle.terminate()
+    }
+
+    /**
+     * Stops a worker that has no task (idle timeout, `maxTasksPerWorker`, closing): it exits on its own, so nothing
+     * it wrote just before is lost, and is killed only if it has not within the transport's grace period.
+     */
+    const retire = (worker: PoolWorker) => {
+      if (worker.state === "retiring") return
+      clearTimer(worker)
+      removeIdle(worker)
+      setState(worker, "retiring")
+      worker.handle.setRef(true)
+      worker.handle.stop()
     }
 
     const becomeIdle = (worker: PoolWorker) => {
@@ -197,7 +214,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       ) {
         worker.timer = setTimeout(() => {
           worker.timer = undefined
-          if (worker.state === "active" && worker.jobs.length === 0 && active > options.minWorkers) terminate(worker)
+          if (worker.state === "active" && worker.jobs.length === 0 && active > options.minWorkers) retire(worker)
         }, options.idleTimeout)
         worker.timer.unref()
       }
@@ -330,7 +347,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           setState(worker, "active")
           return becomeIdle(worker)
         }
-        return terminate(worker)
+        return retire(worker)
       }
       if (worker.state !== "active") return
       const next = worker.jobs[0]
@@ -338,7 +355,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (next !== undefined && next.state === "cancelled") return drain(worker)
       if (worker.jobs.length === 0) {
         if (worker.assigned >= options.maxTasksPerWorker) {
-          terminate(worker)
+          retire(worker)
           return topUp()
         }
         return becomeIdle(worker)
@@ -535,7 +552,12 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         closing = true
         if (workers.size === 0) return resume(Effect.void)
         onAllExited = () => resume(Effect.void)
-        for (const worker of workers.values()) terminate(worker)
+        // Idle workers exit on their own; one still busy with a cancelled task (closing past shutdownTimeout, or on
+        // interruption) is killed, as the interrupt policy would have.
+        for (const worker of workers.values()) {
+          if (worker.state === "draining" || worker.jobs.length > 0) terminate(worker)
+          else retire(worker)
+        }
       }),
       workers: () => active,
       spares: () => readySpares.size,
