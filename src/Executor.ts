@@ -142,7 +142,8 @@ export interface CommonOptions {
    * How long closing the layer's scope (or `shutdown({ wait: true })`) waits for queued and running tasks before it
    * cancels them (running CPU-bound ones are terminated after `interruptGracePeriod`). Default `"30 seconds"`, so a
    * task stuck in a loop cannot make shutdown hang; `Infinity` waits as long as it takes, as Python's
-   * `shutdown(wait=True)` does.
+   * `shutdown(wait=True)` does. Like every duration option, at most 2^31 - 1 ms (~24.8 days, the longest a timer
+   * waits): a longer one is refused, not shortened.
    */
   readonly shutdownTimeout?: Duration.Input | undefined
   /**
@@ -181,7 +182,8 @@ export interface WorkerOptions extends CommonOptions {
   readonly minWorkers?: number | undefined
   /**
    * How long a worker above `minWorkers` may sit idle before it is stopped. Default `"30 seconds"`; `Infinity` keeps
-   * workers forever. Booting a worker costs ~100 ms of importing, so short timeouts trade memory for latency.
+   * workers forever (at most 2^31 - 1 ms, ~24.8 days, otherwise). Booting a worker costs ~100 ms of importing, so
+   * short timeouts trade memory for latency.
    */
   readonly idleTimeout?: Duration.Input | undefined
   /**
@@ -203,7 +205,7 @@ export interface WorkerOptions extends CommonOptions {
    * Booted workers kept in reserve, not counted in `maxWorkers`, to take the place of a worker lost to an
    * interrupted CPU-bound task or a crash at once instead of after a boot (~200–300 ms here, mostly importing
    * `effect`). Default `0`. Set it to `1` when cancelling running tasks is routine and the next task must start
-   * promptly; each spare costs one idle worker's memory.
+   * promptly; each spare costs one idle worker's memory. At most `maxWorkers`.
    */
   readonly spareWorkers?: number | undefined
 }
@@ -368,13 +370,10 @@ const parseWorkerOptions = (options: WorkerOptions, kind: string) => {
       maxWorkers,
       minWorkers,
       idleTimeout: Options.duration("idleTimeout", options.idleTimeout, 30_000, true)!,
-      maxTasksPerWorker:
-        options.maxTasksPerWorker === Infinity
-          ? Infinity
-          : Options.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity),
+      maxTasksPerWorker: Options.limit("maxTasksPerWorker", options.maxTasksPerWorker, Infinity, 1),
       interrupt: Options.oneOf("interrupt", options.interrupt, ["cooperative", "terminate"] as const, "cooperative"),
       interruptGracePeriod: Options.duration("interruptGracePeriod", options.interruptGracePeriod, 1_000)!,
-      spareWorkers: Options.nonNegativeInt("spareWorkers", options.spareWorkers, 0),
+      spareWorkers: Options.intUpTo("spareWorkers", options.spareWorkers, 0, maxWorkers, "maxWorkers"),
       initializer: Options.initializer(options.initializer)
     } satisfies WorkerPool.PoolOptions,
     resourceLimits: Options.resourceLimits(options.resourceLimits)

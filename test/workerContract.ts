@@ -422,12 +422,12 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         for (const bad of [0, -1, 1.5, "3", NaN]) {
           const error = yield* build({ maxTasksPerWorker: bad as never })
           assert.strictEqual(error.option, "maxTasksPerWorker", String(bad))
-          assert.strictEqual(error.expected, "a positive integer")
+          assert.strictEqual(error.expected, "a positive integer or Infinity (no limit)")
         }
-        for (const bad of [-1, 0.5, "1", Infinity]) {
-          const error = yield* build({ spareWorkers: bad as never })
+        for (const bad of [-1, 0.5, "1", Infinity, 3]) {
+          const error = yield* build({ maxWorkers: 2, spareWorkers: bad as never })
           assert.strictEqual(error.option, "spareWorkers", String(bad))
-          assert.strictEqual(error.expected, "a non-negative integer")
+          assert.strictEqual(error.expected, "an integer from 0 to `maxWorkers` (2)")
         }
       })
     )
