@@ -9,10 +9,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
-import { contractSuite } from "./contract.ts"
+import { contractSuite, failureOf } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { double } from "./fixtures/tasks.ts"
-import { environment, pidThenWait, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
+import { abort, environment, pidThenWait, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
 import { alive, eventually, heartbeatFile, spinnerPid, workerSuite } from "./workerContract.ts"
 
 contractSuite("layerProcesses", (options) =>
@@ -60,6 +60,18 @@ describe("layerProcesses: process-specific", () => {
       assert.strictEqual(crashed.signal, "SIGKILL")
       assert.strictEqual(yield* yield* Executor.submit(double, 2), 4)
     }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1 })))
+  )
+
+  it.live("a child that aborts is reported as what happened, SIGABRT, not as out of memory", () =>
+    Effect.gen(function* () {
+      const crashed = failureOf(yield* Future.await(yield* Executor.submit(abort, 0)))
+      assert.instanceOf(crashed, ExecutorError.WorkerCrashed)
+      assert.deepInclude(crashed, { exitCode: null, signal: "SIGABRT", oom: false })
+      assert.include(crashed.message, "SIGABRT")
+      assert.notInclude(crashed.message, "memory")
+      assert.strictEqual(yield* yield* Executor.submit(double, 2), 4)
+      // (In the temporary directory, so that a core dump, where the OS writes one, lands there.)
+    }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1, cwd: os.tmpdir() })))
   )
 
   it.live("env, execArgv and cwd reach the children; execArgv comes after this process's flags", () =>
