@@ -3,8 +3,8 @@
  * Node's advanced serialization (so typed arrays, Maps, Dates and errors cross as with structured clone; nothing is
  * transferred, everything is copied).
  *
- * Out-of-memory is recognised from V8's fatal message on the child's stderr (which is forwarded to ours) or from
- * the abort it ends with.
+ * Out-of-memory is recognised from V8's fatal message on the child's stderr (which is forwarded to ours), and only
+ * from it: the abort that follows it is also what `process.abort()` or a native addon's failed assertion ends with.
  *
  * @internal
  */
@@ -26,7 +26,8 @@ export interface ProcessTransportOptions {
 
 const entry = entryUrl("processEntry")
 
-const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/
+/** V8's fatal messages ("...JavaScript heap out of memory", "Fatal JavaScript out of memory: ..."). */
+const OUT_OF_MEMORY = /out of memory|Reached heap limit|Allocation failed/i
 
 /** Milliseconds from a child's exit to reporting its death if its pipes have not closed by then (see `spawn`). */
 const CLOSE_AFTER_EXIT = 1000
@@ -120,10 +121,13 @@ export const make = (options: ProcessTransportOptions): Transport => {
       let error: unknown = undefined
       // The last error line the child printed: a child has no 'error' event for an uncaught exception.
       let lastError: string | undefined
+      /** The end of the previous chunk, so that a message cut between two chunks is still recognised. */
+      let previous = ""
       child.stderr?.on("data", (chunk: Buffer) => {
         process.stderr.write(chunk)
         const text = chunk.toString()
-        if (OUT_OF_MEMORY.test(text)) oom = true
+        if (OUT_OF_MEMORY.test(previous + text)) oom = true
+        previous = text.slice(-64)
         const lines = text.match(/^\w*Error\b.*$/gm)
         if (lines !== null) lastError = lines[lines.length - 1]
       })
@@ -152,7 +156,8 @@ export const make = (options: ProcessTransportOptions): Transport => {
           error = Object.assign(new Error(message ?? lastError), { name: name ?? "Error" })
         }
         const { exitCode, signal } = exited
-        events.onExit({ exitCode, signal, error, oom: oom || signal === "SIGABRT" })
+        // Out of memory only if it also died of it: a line that merely says so does not make a clean exit one.
+        events.onExit({ exitCode, signal, error, oom: oom && (signal !== null || exitCode !== 0) })
       }
       child.on("exit", (exitCode, signal) => {
         exited = { exitCode, signal }

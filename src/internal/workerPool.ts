@@ -365,10 +365,12 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
 
     const describeExit = (worker: PoolWorker, exit: WorkerExit) => {
       const how = exit.oom
-        ? "ran out of memory"
-        : exit.signal !== null
-          ? `was killed by ${exit.signal}`
-          : `exited with code ${exit.exitCode}`
+        ? `ran out of memory${exit.signal === null ? "" : ` (${exit.signal})`}`
+        : exit.signal === "SIGABRT"
+          ? "aborted (SIGABRT)"
+          : exit.signal !== null
+            ? `was killed by ${exit.signal}`
+            : `exited with code ${exit.exitCode}`
       const error = exit.error instanceof Error ? `: ${exit.error.name}: ${exit.error.message}` : ""
       return `Worker ${worker.id} ${how}${error}`
     }
