@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Schedule, Stream } from "effect"
+import { Effect, Fiber, Layer, Logger, References, Schedule, Stream } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { failureOf } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
@@ -26,6 +26,7 @@ import {
   heapLimit,
   initFails,
   initOk,
+  lateReject,
   missingModule,
   notExported,
   readInit,
@@ -160,6 +161,43 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         assert.include(error.message, "stray timer")
         assert.strictEqual(yield* yield* Executor.submit(double, 4), 8)
       }).pipe(withExecutor({ maxWorkers: 1 }))
+    )
+
+    it.live(
+      "a rejection a task leaves unhandled after it settled is logged against it and counted; the next runs on",
+      () =>
+        Effect.gen(function* () {
+          const logs: Array<{ readonly message: string; readonly annotations: Record<string, unknown> }> = []
+          const logger = Logger.make((options) => {
+            const parts: ReadonlyArray<unknown> = Array.isArray(options.message) ? options.message : [options.message]
+            logs.push({
+              message: parts.map(String).join(" "),
+              annotations: options.fiber.getRef(References.CurrentLogAnnotations)
+            })
+          })
+          yield* Effect.gen(function* () {
+            const board = yield* makeBoard
+            // A settles at once; what it left behind waits on the board.
+            const a = yield* Executor.submit(lateReject, { board: board.address, index: 0 })
+            assert.strictEqual(yield* Future.result(a), 0)
+            yield* board.started(0)
+            // B runs on the same (only) worker when A's leftover rejects.
+            const b = yield* Executor.submit(gated, { board: board.address, index: 1 })
+            yield* board.started(1)
+            yield* board.release(0)
+            yield* eventually(Effect.map(Executor.stats, (s) => s.unhandledRejections > 0 || s.crashed > 0))
+            yield* board.release(1)
+            assert.strictEqual(yield* Future.result(b), 1, "B finishes: A's fault is not B's")
+            const stats = yield* Executor.stats
+            assert.strictEqual(stats.crashed, 0)
+            assert.strictEqual(stats.unhandledRejections, 1)
+            assert.strictEqual(stats.completed, 2)
+          }).pipe(withExecutor({ maxWorkers: 1 }), Effect.provideService(Logger.CurrentLoggers, new Set([logger])))
+          const logged = logs.filter((log) => log.message.includes("late-0"))
+          assert.strictEqual(logged.length, 1, JSON.stringify(logs))
+          assert.include(logged[0].message, "unhandled")
+          assert.strictEqual(logged[0].annotations.task, "lateReject")
+        })
     )
 
     it.live("running out of memory is WorkerCrashed with oom: true, and the pool recovers", () =>
