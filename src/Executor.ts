@@ -41,7 +41,9 @@ import * as FutureModule from "./Future.ts"
 /**
  * Counters and latencies of an executor. `workers` counts the workers in service and `spares` the booted spares
  * (see `spareWorkers`); `completed` counts successes; `failed` typed failures, defects and other
- * executor errors; `crashed` tasks whose worker died; `cancelled` futures cancelled or interrupted. `waitTime` is
+ * executor errors; `crashed` tasks whose worker died; `cancelled` futures cancelled or interrupted;
+ * `unhandledRejections` promise rejections a task left unhandled after it had settled (each is logged as a warning
+ * annotated with the task; its worker carries on, and the task running there is unaffected). `waitTime` is
  * the time from submit to start, `runTime` from start to end, over the most recent 1,024 tasks.
  *
  * @since 0.1.0

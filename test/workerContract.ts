@@ -30,6 +30,7 @@ import {
   missingModule,
   notExported,
   readInit,
+  rejectAndWait,
   spin,
   throwOutside,
   whichWorker
@@ -198,6 +199,19 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
           assert.include(logged[0].message, "unhandled")
           assert.strictEqual(logged[0].annotations.task, "lateReject")
         })
+    )
+
+    it.live(
+      "a rejection a task leaves unhandled while it runs kills its worker, as Node would, failing that task",
+      () =>
+        Effect.gen(function* () {
+          const error = failureOf(yield* Future.await(yield* Executor.submit(rejectAndWait, "early rejection")))
+          assert.instanceOf(error, ExecutorError.WorkerCrashed)
+          assert.include(error.message, "early rejection")
+          assert.include(error.message, "rejectAndWait")
+          assert.strictEqual(yield* yield* Executor.submit(double, 4), 8)
+          assert.strictEqual((yield* Executor.stats).unhandledRejections, 0)
+        }).pipe(withExecutor({ maxWorkers: 1 }))
     )
 
     it.live("running out of memory is WorkerCrashed with oom: true, and the pool recovers", () =>

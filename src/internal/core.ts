@@ -95,6 +95,11 @@ export interface Host {
   /** The executor cannot run tasks any more: fail everything pending with `error`. */
   readonly breakWith: (error: BrokenExecutor) => void
   /**
+   * A task that had settled left a promise rejection unhandled, on worker `workerId`; the worker carried on. Logged
+   * (annotated with the task and the worker) and counted.
+   */
+  readonly unhandledRejection: (task: string, workerId: number, reason: string) => void
+  /**
    * A job handed to a worker never started there (it was queued behind a task whose worker is being stopped): put it
    * back at the head of the queue, PENDING again, to run elsewhere.
    */
@@ -124,6 +129,7 @@ export interface Stats {
   readonly failed: number
   readonly crashed: number
   readonly cancelled: number
+  readonly unhandledRejections: number
   readonly waitTime: { readonly p50: Duration.Duration; readonly p99: Duration.Duration }
   readonly runTime: { readonly p50: Duration.Duration; readonly p99: Duration.Duration }
 }
@@ -182,7 +188,7 @@ export const make = Effect.fnUntraced(function* (
   /** Places in the queue set aside for admitted waiters that have not enqueued their job yet. */
   let admitted = 0
   let waking = false
-  const counts = { completed: 0, failed: 0, crashed: 0, cancelled: 0 }
+  const counts = { completed: 0, failed: 0, crashed: 0, cancelled: 0, unhandledRejections: 0 }
   const waitTimes = new Samples()
   const runTimes = new Samples()
 
@@ -343,6 +349,15 @@ export const make = Effect.fnUntraced(function* (
       queuedCount++
       if (head > 0) queue[--head] = job
       else queue.unshift(job)
+    },
+    unhandledRejection: (task, workerId, reason) => {
+      counts.unhandledRejections++
+      runFork(
+        Effect.logWarning(
+          `Task "${task}" left a promise rejection unhandled after it had settled; worker ${workerId} carried on`,
+          reason
+        ).pipe(Effect.annotateLogs({ task, worker: workerId }))
+      )
     },
     breakWith: (error) => {
       if (broken !== undefined) return
@@ -552,6 +567,7 @@ export const make = Effect.fnUntraced(function* (
     failed: counts.failed,
     crashed: counts.crashed,
     cancelled: counts.cancelled,
+    unhandledRejections: counts.unhandledRejections,
     waitTime: waitTimes.percentiles(),
     runTime: runTimes.percentiles()
   }))

@@ -66,6 +66,11 @@ export type FromWorker =
   | { readonly _tag: "ChunkDone"; readonly id: number; readonly result: ChunkResult }
   /** The task was taken back (cancelled or withdrawn through its claim cell) and never ran here. */
   | { readonly _tag: "Skipped"; readonly id: number }
+  /**
+   * A promise rejection was left unhandled by a task that had already settled (in its async context): the worker
+   * carries on, and the pool reports it against that task. `reason` is the rejection, rendered (its stack, if any).
+   */
+  | { readonly _tag: "Unhandled"; readonly task: string; readonly reason: string }
 
 /** The first message a child process receives: child processes have no `workerData`. */
 export interface InitMessage {

@@ -316,6 +316,8 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           return onDone(worker, message.id, message.result)
         case "Skipped":
           return releaseCell(worker, message.id)
+        case "Unhandled":
+          return host.unhandledRejection(message.task, worker.id, message.reason)
       }
     }
 
