@@ -15,7 +15,14 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Task from "../Task.ts"
 import { claim, STARTED } from "./claims.ts"
-import { type ChunkResult, describeWireFailure, runChunkEncoded, runEncoded, transferablesOf } from "./codec.ts"
+import {
+  type ChunkResult,
+  describeWireFailure,
+  resultNotCloneable,
+  runChunkEncoded,
+  runEncoded,
+  transferablesOf
+} from "./codec.ts"
 import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
 
 export interface Port {
@@ -155,7 +162,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
       try {
         return port.post({ _tag: "ChunkDone", id, result: value }, transfer)
       } catch (cause) {
-        return port.post({ _tag: "ChunkDone", id, result: { values: [], failure: notCloneable(task, cause) } })
+        return port.post({ _tag: "ChunkDone", id, result: { values: [], failure: resultNotCloneable(task, cause) } })
       }
     }
     const wire = value
@@ -163,7 +170,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     try {
       port.post({ _tag: "Done", id, exit: wire }, transfer)
     } catch (cause) {
-      port.post({ _tag: "Done", id, exit: notCloneable(task, cause) })
+      port.post({ _tag: "Done", id, exit: resultNotCloneable(task, cause) })
     }
   }
 
@@ -209,14 +216,3 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     (cause) => port.post({ _tag: "InitFailed", message: String(cause) })
   )
 }
-
-/** The encoded result cannot cross the boundary (a function, a symbol...): report it instead of dying. */
-const notCloneable = (task: string, cause: unknown): WireExit => ({
-  _tag: "ExecutorError",
-  error: {
-    _tag: "EncodeError",
-    task,
-    which: "success",
-    message: `the encoded result cannot be sent back from the worker: ${cause instanceof Error ? cause.message : cause}`
-  }
-})

@@ -37,7 +37,7 @@
 import * as Effect from "effect/Effect"
 import { BrokenExecutor, EncodeError, WorkerCrashed } from "../ExecutorError.ts"
 import * as Claims from "./claims.ts"
-import { encodePayload } from "./codec.ts"
+import { encodePayload, payloadNotCloneable } from "./codec.ts"
 import type { Backend, Host, Job } from "./core.ts"
 import type { Initializer } from "./options.ts"
 import type { ChunkResult, FromWorker, WireExit, WorkerInit } from "./protocol.ts"
@@ -471,7 +471,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         worker.jobs.pop()
         worker.assigned--
         releaseCell(worker, job.id)
-        const message = `the payload cannot be sent to a worker: ${cause instanceof Error ? cause.message : cause}`
+        const message = payloadNotCloneable(cause)
         queueMicrotask(() => {
           host.fail(job, new EncodeError({ task: job.task.name, which: "payload", message }))
           if (worker.state === "active" && worker.jobs.length === 0) becomeIdle(worker)

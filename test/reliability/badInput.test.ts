@@ -167,11 +167,39 @@ const cases: ReadonlyArray<Case> = [
     name: "a payload that cannot be cloned (a function, a symbol, a promise): EncodeError (payload)",
     on: ALL,
     run: Effect.gen(function* () {
-      for (const value of [{ callback: () => 1 }, Symbol("token"), Promise.resolve(1)]) {
+      let deep: unknown = { callback: () => 1 }
+      for (let i = 0; i < 40; i++) deep = { next: deep }
+      for (const value of [{ callback: () => 1 }, Symbol("token"), Promise.resolve(1), deep]) {
         const error = yield* submitAndFail(Executor.submit(anything, value))
         assert.instanceOf(error, ExecutorError.EncodeError)
         assert.deepInclude(error, { task: "anything", which: "payload" })
         assert.include(error.message, "cannot be sent to a worker")
+      }
+      // Objects that are not plain data are judged as structured clone judges them, refused or taken.
+      const refused = [
+        new Proxy({ a: 1 }, {}),
+        new WeakMap(),
+        new Map([["f", () => 1]]),
+        new (class {
+          f = () => 1
+        })()
+      ]
+      for (const value of refused) {
+        const error = yield* submitAndFail(Executor.submit(anything, value))
+        assert.instanceOf(error, ExecutorError.EncodeError, String(value))
+      }
+      const cyclic: Record<string, unknown> = { a: 1 }
+      cyclic.self = cyclic
+      for (const value of [
+        new Date(0),
+        new Uint8Array(3),
+        new Map([["a", 1]]),
+        new (class {
+          x = 1
+        })(),
+        cyclic
+      ]) {
+        yield* Effect.flatMap(Executor.submit(anything, value), (f) => Future.result(f))
       }
       // In a batch too.
       const inMap = yield* Effect.flip(
