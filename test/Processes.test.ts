@@ -12,8 +12,16 @@ import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { contractSuite, failureOf } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { double } from "./fixtures/tasks.ts"
-import { abort, environment, pidThenWait, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
-import { alive, eventually, heartbeatFile, spinnerPid, workerSuite } from "./workerContract.ts"
+import { abort, environment, pidThenWait, readText, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
+import {
+  alive,
+  docParagraphs,
+  eventually,
+  heartbeatFile,
+  runKillerParent,
+  spinnerPid,
+  workerSuite
+} from "./workerContract.ts"
 
 contractSuite("layerProcesses", (options) =>
   Executor.layerProcesses({
@@ -227,6 +235,31 @@ describe("layerProcesses: process-specific", () => {
       parent.kill("SIGKILL")
       yield* eventually(Effect.sync(() => !alive(waitingPid) && !alive(spinningPid)))
     })
+  )
+
+  it.live(
+    "is crash and memory isolation, not a sandbox: a task reads files and can kill its parent; the docs say so",
+    () =>
+      Effect.gen(function* () {
+        const secret = path.join(os.tmpdir(), `effect-futures-secret-${process.pid}`)
+        fs.writeFileSync(secret, "the parent's data")
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(secret, { force: true })))
+        const read = yield* Effect.flatMap(Executor.submit(readText, secret), (f) => Future.result(f)).pipe(
+          Effect.provide(Executor.layerProcesses({ maxWorkers: 1 }))
+        )
+        assert.strictEqual(read, "the parent's data")
+        assert.deepStrictEqual(yield* runKillerParent("processes", "parent"), { code: null, signal: "SIGTERM" })
+        // So the docs must not offer it for untrusted code: wherever they speak of untrusted code, they say it is not a
+        // sandbox, and what to use instead.
+        const paragraphs = docParagraphs()
+        const untrusted = paragraphs.filter((paragraph) => /untrusted/i.test(paragraph))
+        assert.isNotEmpty(untrusted)
+        for (const paragraph of untrusted) assert.match(paragraph, /not a sandbox/i, paragraph)
+        assert.isTrue(
+          untrusted.some((paragraph) => /container|virtual machine|\bVM\b/.test(paragraph)),
+          "the docs say what to use for untrusted code"
+        )
+      })
   )
 
   it.live("rejects bad process options with InvalidOptions", () =>

@@ -8,9 +8,11 @@
  * process's threads (`/proc/self/task/<tid>/comm`, which Node sets to the worker's name). Where the OS does not
  * tell (no `/proc`), a worker counts as gone.
  */
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, References, Schedule, Stream } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
@@ -117,6 +119,30 @@ export const spinnerOf = (file: string) =>
 /** Whether the worker that ran a `spin` task still exists: the thread in this process, or the child process. */
 export const spinnerRuns = (spinner: Beat): boolean =>
   spinner.pid === process.pid ? spinner.thread !== "-" && hasThread(spinner.thread) : alive(spinner.pid)
+
+/**
+ * Runs `fixtures/killerParent.ts`: an application whose one task, on `layer`, sends SIGTERM to its own process or
+ * to its parent. Resolves with how that application ended.
+ */
+export const runKillerParent = (layer: "workerThreads" | "processes", which: "self" | "parent") =>
+  Effect.callback<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>((resume) => {
+    const parent = spawn(
+      process.execPath,
+      [fileURLToPath(new URL("./fixtures/killerParent.ts", import.meta.url)), layer, which],
+      { stdio: ["ignore", "ignore", "inherit"] }
+    )
+    parent.on("exit", (code, signal) => resume(Effect.succeed({ code, signal })))
+    return Effect.sync(() => parent.kill("SIGKILL"))
+  })
+
+/** The README and the API docs, split into paragraphs (a table row is a paragraph of its own). */
+export const docParagraphs = (): ReadonlyArray<string> =>
+  ["../README.md", "../docs/API.md"].flatMap((file) =>
+    fs
+      .readFileSync(new URL(file, import.meta.url), "utf8")
+      .split(/\n\s*\n|\n(?=\|)/)
+      .map((paragraph) => paragraph.replace(/\s+/g, " "))
+  )
 
 /** Counts of the handles keeping this process alive, by type: child processes, their pipes, workers' ports, timers. */
 const handles = () => {
