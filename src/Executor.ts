@@ -410,7 +410,9 @@ const layerPool = <O extends WorkerOptions>(
  * defined inline in a test or a REPL).
  *
  * A worker that exits, throws outside a task or runs out of memory fails only the task it was running, with
- * `WorkerCrashed`; queued tasks run on its replacement. Interrupting a running task interrupts its fiber inside the
+ * `WorkerCrashed`; queued tasks run on its replacement. A worker thread shares this process, though: a task that
+ * calls `process.kill(process.pid)` or `process.abort()` ends the whole application (use {@link layerProcesses}
+ * for code that may). Interrupting a running task interrupts its fiber inside the
  * worker and, if it does not stop within `interruptGracePeriod` (a synchronous loop cannot), terminates and
  * replaces that worker: nothing keeps burning CPU after its future is cancelled.
  *
@@ -446,7 +448,10 @@ export const layerWorkerThreads = (options: WorkerOptions = {}): Layer.Layer<Exe
  * An executor that runs tasks on a pool of child processes (`child_process.fork`): the same tasks, options and
  * semantics as {@link layerWorkerThreads}, with the isolation of a separate process — for native addons that are
  * not thread-safe, code that calls `process.exit` or `process.chdir`, memory that must go back to the OS, and
- * untrusted or crash-prone code. Payloads are copied (Node's advanced serialization), never transferred.
+ * crash-prone code. Payloads are copied (Node's advanced serialization), never transferred.
+ *
+ * It is crash and memory isolation, not a sandbox: a child runs with this application's user and rights, so a task
+ * can read and write its files, open sockets and kill it. Run untrusted code in a container or virtual machine.
  *
  * Children never outlive the application: they exit when their IPC channel closes, and a watchdog kills a child
  * stuck in a synchronous loop once its parent is gone. A child the pool stops while it is idle (`idleTimeout`,
