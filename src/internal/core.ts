@@ -22,8 +22,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { type BrokenExecutor, ExecutorShutdown, QueueFull, type SubmitError } from "../ExecutorError.ts"
+import { type BrokenExecutor, ExecutorShutdown, type SubmitError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
+import * as Admission from "./admission.ts"
 import { type Batch, decodeChunk, decodeExit, encodePayload, encodePayloads } from "./codec.ts"
 import { FutureImpl } from "./future.ts"
 import type { ChunkResult, WireExit } from "./protocol.ts"
@@ -106,20 +107,6 @@ export interface Host {
   readonly requeue: (job: Job) => void
 }
 
-/**
- * A `submit` waiting for room in a full queue (`onFull: "suspend"`). Its life:
- *
- * ```text
- *   waiting ──(room: a place is set aside for it)──▶ admitted ──(it enqueues its job)──▶ gone
- *      ├──(the executor shuts down or breaks)──▶ gone, failing with that error
- *      └──(its fiber is interrupted)──▶ gone
- * ```
- */
-interface SpaceWaiter {
-  readonly resume: (effect: Effect.Effect<void, SubmitError>) => void
-  state: "waiting" | "admitted" | "gone"
-}
-
 export interface Stats {
   readonly workers: number
   readonly spares: number
@@ -179,15 +166,6 @@ export const make = Effect.fnUntraced(function* (
   let broken: BrokenExecutor | undefined
   let backendClosed = false
   const idle = Deferred.makeUnsafe<void>()
-  // Submits waiting for room, oldest first: an array with a moving head, as the queue. Interrupted ones are
-  // skipped when reached (and swept out if they pile up behind a head that cannot get in).
-  let spaceWaiters: Array<SpaceWaiter | undefined> = []
-  let spaceHead = 0
-  let waitingSubmits = 0
-  let goneWaiters = 0
-  /** Places in the queue set aside for admitted waiters that have not enqueued their job yet. */
-  let admitted = 0
-  let waking = false
   const counts = { completed: 0, failed: 0, crashed: 0, cancelled: 0, unhandledRejections: 0 }
   const waitTimes = new Samples()
   const runTimes = new Samples()
@@ -209,67 +187,6 @@ export const make = Effect.fnUntraced(function* (
   const checkIdle = () => {
     if (closed && running === 0 && queuedCount === 0) Deferred.doneUnsafe(idle, Exit.void)
   }
-
-  /** Whether one more task may wait for a worker without exceeding `maxQueue`. */
-  const hasRoom = () => queuedCount + admitted + backend.waiting() < options.maxQueue + backend.freeSlots()
-
-  /**
-   * Lets waiting submits in, oldest first, one place each while there is room; once the executor is shut down or
-   * broken, fails them all. A woken submit enqueues its job before `resume` returns, and that calls back here
-   * (through `pump`): the `waking` flag turns such a nested call into a no-op, and this loop goes on with the next
-   * waiter, so each waiter is visited once and the loop ends.
-   */
-  const wakeSpaceWaiters = () => {
-    if (waking || waitingSubmits === 0) return
-    waking = true
-    try {
-      while (spaceHead < spaceWaiters.length) {
-        const waiter = spaceWaiters[spaceHead]!
-        if (waiter.state === "waiting") {
-          const refused = admissionError()
-          if (refused === undefined && !hasRoom()) break
-          waitingSubmits--
-          if (refused === undefined) {
-            waiter.state = "admitted"
-            admitted++
-          } else {
-            waiter.state = "gone"
-          }
-          spaceWaiters[spaceHead++] = undefined
-          waiter.resume(refused === undefined ? Effect.void : Effect.fail(refused))
-        } else {
-          goneWaiters--
-          spaceWaiters[spaceHead++] = undefined
-        }
-      }
-      if (spaceHead === spaceWaiters.length) {
-        spaceWaiters = []
-        spaceHead = 0
-      } else if (spaceHead > 1024 && spaceHead * 2 > spaceWaiters.length) {
-        spaceWaiters = spaceWaiters.slice(spaceHead)
-        spaceHead = 0
-      }
-    } finally {
-      waking = false
-    }
-  }
-
-  /** Queues a waiting submit; interrupted before it gets in, it leaves (and is swept out if such leavers pile up). */
-  const waitForRoom = Effect.callback<void, SubmitError>((resume) => {
-    const waiter: SpaceWaiter = { resume, state: "waiting" }
-    spaceWaiters.push(waiter)
-    waitingSubmits++
-    return Effect.sync(() => {
-      if (waiter.state !== "waiting") return
-      waiter.state = "gone"
-      waitingSubmits--
-      if (++goneWaiters > 1024 && goneWaiters > waitingSubmits) {
-        spaceWaiters = spaceWaiters.slice(spaceHead).filter((w) => w!.state === "waiting")
-        spaceHead = 0
-        goneWaiters = 0
-      }
-    })
-  })
 
   const takeNext = (): Job | undefined => {
     while (head < queue.length) {
@@ -301,7 +218,7 @@ export const make = Effect.fnUntraced(function* (
       queue = queue.slice(head)
       head = 0
     }
-    wakeSpaceWaiters()
+    admission.wake()
     checkIdle()
   }
 
@@ -370,10 +287,21 @@ export const make = Effect.fnUntraced(function* (
         counts.failed++
         settle(job, Exit.fail(error))
       }
-      wakeSpaceWaiters()
+      admission.wake()
       checkIdle()
     }
   }
+
+  // `maxQueue` bounds the tasks waiting for a busy worker: slots that are free (an idle worker, a worker booting or
+  // one the pool may still start) take tasks without any waiting.
+  // (Made before the backend, which may break the executor while it is made; it asks the backend for room only
+  // once a submit comes.)
+  const admission = Admission.make({
+    maxQueue: options.maxQueue,
+    onFull: options.onFull,
+    hasRoom: (reserved) => queuedCount + reserved + backend.waiting() < options.maxQueue + backend.freeSlots(),
+    refusal: () => admissionError()
+  })
 
   const backend = yield* makeBackend(host)
 
@@ -384,7 +312,7 @@ export const make = Effect.fnUntraced(function* (
         job.state = "cancelled"
         queuedCount--
         counts.cancelled++
-        wakeSpaceWaiters()
+        admission.wake()
         checkIdle()
         return
       case "running":
@@ -438,34 +366,6 @@ export const make = Effect.fnUntraced(function* (
     return undefined
   }
 
-  /**
-   * Runs `enter` (which enqueues a job) once there is room in the queue: at once if there is and nobody waits
-   * before it; otherwise it fails with `QueueFull` (`onFull: "fail"`) or waits its turn (`"suspend"`). A waiter let
-   * in has a place set aside, so it enqueues without interruption, before anyone who came after it.
-   */
-  const admitThen = <A>(enter: () => A): Effect.Effect<A, SubmitError> =>
-    Effect.suspend(() => {
-      const refused = admissionError()
-      if (refused !== undefined) return Effect.fail(refused)
-      // `maxQueue` bounds the tasks waiting for a busy worker: slots that are free (an idle worker, a worker booting
-      // or one the pool may still start) take tasks without any waiting.
-      if (options.maxQueue === Infinity) return Effect.sync(enter)
-      // Those already waiting go first (FIFO): they are let in now if room has opened since.
-      wakeSpaceWaiters()
-      if (waitingSubmits === 0 && hasRoom()) return Effect.sync(enter)
-      if (options.onFull === "fail") return Effect.fail(new QueueFull({ maxQueue: options.maxQueue }))
-      return Effect.uninterruptibleMask((restore) =>
-        Effect.andThen(
-          restore(waitForRoom),
-          Effect.suspend(() => {
-            admitted--
-            const closed = admissionError()
-            return closed === undefined ? Effect.sync(enter) : Effect.fail(closed)
-          })
-        )
-      )
-    })
-
   const enqueue = (task: Task.Any, payload: unknown, chunk: boolean) => {
     const job = new Job(nextId++, task, payload, chunk, clock.currentTimeMillisUnsafe())
     queue.push(job)
@@ -476,14 +376,14 @@ export const make = Effect.fnUntraced(function* (
   }
 
   const submit = (task: Task.Any, input: unknown) =>
-    admitThen(() => {
+    admission.admitThen(() => {
       const encoded = encodePayload(task, input)
       if (encoded._tag === "Failure") return failedFuture(encoded.failure)
       return enqueue(task, encoded.success, false)
     })
 
   const submitChunk = (task: Task.Any, inputs: ReadonlyArray<unknown>) =>
-    admitThen(() => {
+    admission.admitThen(() => {
       const encoded = encodePayloads(task, inputs)
       if (encoded._tag === "Failure") return failedFuture(encoded.failure)
       return enqueue(task, encoded.success, true)
@@ -535,7 +435,7 @@ export const make = Effect.fnUntraced(function* (
     Effect.suspend(() => {
       const wasClosed = closed
       closed = true
-      wakeSpaceWaiters()
+      admission.wake()
       if (shutdownOptions?.cancelFutures === true) cancelQueued()
       checkIdle()
       if (shutdownOptions?.wait === false) {

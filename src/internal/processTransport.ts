@@ -37,7 +37,7 @@ const CLOSE_AFTER_EXIT = 1000
  * killed: a healthy child takes a few milliseconds, even with a megabyte still to write; one that ignores the request
  * (stuck in an `exit` handler, say) holds up the pool's close no longer than this.
  */
-export const STOP_GRACE = 2000
+const STOP_GRACE = 2000
 
 /**
  * The part of a worker thread's stack Node keeps for itself (`kStackBufferSize` in `node_worker.cc`): a thread with
