@@ -501,11 +501,14 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       return best
     }
 
-    /** Jobs sent to a worker that has not started them. */
+    /** Jobs sent to a worker behind its first one that it has not started: they wait for it, and count as queued. */
     const waitingJobs = () => {
       let count = 0
       for (const worker of workers.values()) {
-        for (const job of worker.jobs) if (!startedOn(worker, job)) count++
+        // A worker's first job is running, or starts as soon as the worker reads it (the job before it is done):
+        // it waits for nothing. Counting it until its cell is claimed would leave a submit suspended on a full
+        // queue that nothing wakes when the claim lands, as the claim sends no message.
+        for (let i = 1; i < worker.jobs.length; i++) if (!startedOn(worker, worker.jobs[i])) count++
       }
       return count
     }
