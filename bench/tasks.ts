@@ -46,3 +46,11 @@ export const stamp = Task.make("stamp", {
   success: Schema.Number,
   run: () => Effect.sync(() => performance.timeOrigin + performance.now())
 })
+
+/** Returns its input: what a task costs beyond its work, for any payload (`Schema.Unknown` checks nothing). */
+export const echo = Task.make("echo", {
+  module: import.meta.url,
+  payload: Schema.Unknown,
+  success: Schema.Unknown,
+  run: (input) => Effect.succeed(input)
+})

@@ -44,7 +44,9 @@ import * as FutureModule from "./Future.ts"
 /**
  * Counters and latencies of an executor. `workers` counts the workers in service and `spares` the booted spares
  * (see `spareWorkers`); `completed` counts successes; `failed` typed failures, defects and other
- * executor errors; `crashed` tasks whose worker died; `cancelled` futures cancelled or interrupted. `waitTime` is
+ * executor errors; `crashed` tasks whose worker died; `cancelled` futures cancelled or interrupted;
+ * `unhandledRejections` promise rejections a task left unhandled after it had settled (each is logged as a warning
+ * annotated with the task; its worker carries on, and the task running there is unaffected). `waitTime` is
  * the time from submit to start, `runTime` from start to end, over the most recent 1,024 tasks.
  *
  * @since 0.1.0
@@ -145,7 +147,8 @@ export interface CommonOptions {
    * How long closing the layer's scope (or `shutdown({ wait: true })`) waits for queued and running tasks before it
    * cancels them (running CPU-bound ones are terminated after `interruptGracePeriod`). Default `"30 seconds"`, so a
    * task stuck in a loop cannot make shutdown hang; `Infinity` waits as long as it takes, as Python's
-   * `shutdown(wait=True)` does.
+   * `shutdown(wait=True)` does. Like every duration option, at most 2^31 - 1 ms (~24.8 days, the longest a timer
+   * waits): a longer one is refused, not shortened.
    */
   readonly shutdownTimeout?: Duration.Input | undefined
   /**
@@ -184,7 +187,8 @@ export interface WorkerOptions extends CommonOptions {
   readonly minWorkers?: number | undefined
   /**
    * How long a worker above `minWorkers` may sit idle before it is stopped. Default `"30 seconds"`; `Infinity` keeps
-   * workers forever. Booting a worker costs ~100 ms of importing, so short timeouts trade memory for latency.
+   * workers forever (at most 2^31 - 1 ms, ~24.8 days, otherwise). Booting a worker costs ~100 ms of importing, so
+   * short timeouts trade memory for latency.
    */
   readonly idleTimeout?: Duration.Input | undefined
   /**
@@ -206,7 +210,7 @@ export interface WorkerOptions extends CommonOptions {
    * Booted workers kept in reserve, not counted in `maxWorkers`, to take the place of a worker lost to an
    * interrupted CPU-bound task or a crash at once instead of after a boot (~200–300 ms here, mostly importing
    * `effect`). Default `0`. Set it to `1` when cancelling running tasks is routine and the next task must start
-   * promptly; each spare costs one idle worker's memory.
+   * promptly; each spare costs one idle worker's memory. At most `maxWorkers`.
    */
   readonly spareWorkers?: number | undefined
 }
@@ -334,13 +338,10 @@ const parseWorkerOptions = (options: WorkerOptions, kind: string) => {
       maxWorkers,
       minWorkers,
       idleTimeout: Options.duration("idleTimeout", options.idleTimeout, 30_000, true)!,
-      maxTasksPerWorker:
-        options.maxTasksPerWorker === Infinity
-          ? Infinity
-          : Options.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity),
+      maxTasksPerWorker: Options.limit("maxTasksPerWorker", options.maxTasksPerWorker, Infinity, 1),
       interrupt: Options.oneOf("interrupt", options.interrupt, ["cooperative", "terminate"] as const, "cooperative"),
       interruptGracePeriod: Options.duration("interruptGracePeriod", options.interruptGracePeriod, 1_000)!,
-      spareWorkers: Options.nonNegativeInt("spareWorkers", options.spareWorkers, 0),
+      spareWorkers: Options.intUpTo("spareWorkers", options.spareWorkers, 0, maxWorkers, "maxWorkers"),
       initializer: Options.initializer(options.initializer)
     } satisfies WorkerPool.PoolOptions,
     resourceLimits: Options.resourceLimits(options.resourceLimits)
@@ -384,7 +385,9 @@ const layerPool = <O extends WorkerOptions>(
  * defined inline in a test or a REPL).
  *
  * A worker that exits, throws outside a task or runs out of memory fails only the task it was running, with
- * `WorkerCrashed`; queued tasks run on its replacement. Interrupting a running task interrupts its fiber inside the
+ * `WorkerCrashed`; queued tasks run on its replacement. A worker thread shares this process, though: a task that
+ * calls `process.kill(process.pid)` or `process.abort()` ends the whole application (use {@link layerProcesses}
+ * for code that may). Interrupting a running task interrupts its fiber inside the
  * worker and, if it does not stop within `interruptGracePeriod` (a synchronous loop cannot), terminates and
  * replaces that worker: nothing keeps burning CPU after its future is cancelled.
  *
@@ -422,10 +425,15 @@ export const layerWorkerThreads = (
  * An executor that runs tasks on a pool of child processes (`child_process.fork`): the same tasks, options and
  * semantics as {@link layerWorkerThreads}, with the isolation of a separate process — for native addons that are
  * not thread-safe, code that calls `process.exit` or `process.chdir`, memory that must go back to the OS, and
- * untrusted or crash-prone code. Payloads are copied (Node's advanced serialization), never transferred.
+ * crash-prone code. Payloads are copied (Node's advanced serialization), never transferred.
+ *
+ * It is crash and memory isolation, not a sandbox: a child runs with this application's user and rights, so a task
+ * can read and write its files, open sockets and kill it. Run untrusted code in a container or virtual machine.
  *
  * Children never outlive the application: they exit when their IPC channel closes, and a watchdog kills a child
- * stuck in a synchronous loop once its parent is gone. Children inherit this process's Node flags (`execArgv` adds
+ * stuck in a synchronous loop once its parent is gone. A child the pool stops while it is idle (`idleTimeout`,
+ * `maxTasksPerWorker`, closing the layer) exits on its own once what it wrote to stdout and stderr has left it, so
+ * its last lines are never lost; it is killed only if it has not exited 2 seconds after being asked. Children inherit this process's Node flags (`execArgv` adds
  * to them), and `resourceLimits` become V8 flags (see {@link ResourceLimits}). Each child is started with
  * `<name>-<workerId>` as its argument, so `ps` shows which pool it belongs to.
  *
@@ -528,8 +536,10 @@ export interface MapOptions {
 
 /**
  * Runs a task over every input and streams the results in input order, like Python's `executor.map`. Inputs (an
- * `Iterable` or a `Stream`) are pulled lazily, at most `buffersize` ahead. The stream stops at the first failure;
- * closing it early, or a failure, cancels whatever it submitted that has not finished.
+ * `Iterable` or a `Stream`) are pulled lazily, at most `buffersize` ahead. A failure comes at its input's position,
+ * as Python's `map` raises there: the results before it come first (later inputs still run ahead meanwhile), and a
+ * consumer that stops before it never sees it. Closing the stream early, or a failure, cancels whatever it
+ * submitted that has not finished.
  *
  * @example
  * ```ts
@@ -599,13 +609,23 @@ export const map: {
         const chunks: Stream.Stream<ReadonlyArray<Task.Payload<T>>, EI, RI> = Array.isArray(inputs)
           ? Stream.fromIterable(slices(inputs as ReadonlyArray<Task.Payload<T>>, chunksize), { chunkSize: 1 })
           : Stream.grouped(source, chunksize)
+        // Each item (or chunk) runs ahead as an `Exit`, so that a failure waits for its turn: the stream fails at
+        // the failing item's position, as Python's `map` raises there, and a consumer that stops before it never
+        // sees it. (Failing inside `mapEffect` would end the stream as soon as any item failed.)
         const results =
           chunksize === 1
-            ? source.pipe(Stream.mapEffect((input) => awaitOwned(executor.submit(task, input)), { concurrency }))
+            ? source.pipe(
+                Stream.mapEffect((input) => Effect.exit(awaitOwned(executor.submit(task, input))), { concurrency }),
+                Stream.mapEffect((exit) => exit)
+              )
             : chunks.pipe(
-                Stream.mapEffect((chunk) => awaitOwned(executor.submitBatch(task, chunk)), { concurrency }),
+                Stream.mapEffect((chunk) => Effect.exit(awaitOwned(executor.submitBatch(task, chunk))), {
+                  concurrency
+                }),
                 // One array per chunk, not one step per item: the values up to the first failure, then the failure.
-                Stream.flatMap(batchToStream)
+                Stream.flatMap((exit) =>
+                  exit._tag === "Success" ? batchToStream(exit.value) : Stream.failCause(exit.cause)
+                )
               )
         return timeout === undefined || timeout === Infinity
           ? results

@@ -35,7 +35,9 @@ export class TaskDefect extends Schema.TaggedError<TaskDefect>()("TaskDefect", {
 }) {}
 
 /**
- * The worker running the task died (it exited, was killed, threw outside a task or ran out of memory).
+ * The worker running the task died (it exited, was killed, aborted, threw outside a task or ran out of memory).
+ * `exitCode` and `signal` say how (a child process that calls `process.abort()` has `signal: "SIGABRT"`); `oom` is
+ * true only when it ran out of memory (V8 said so), not for every abort.
  *
  * Only the task that was on that worker fails with this; queued tasks run on a replacement worker.
  *

@@ -9,11 +9,19 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
-import { contractSuite, invalidOptions } from "./contract.ts"
+import { contractSuite, failureOf, invalidOptions } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { double } from "./fixtures/tasks.ts"
-import { environment, pidThenWait, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
-import { alive, eventually, heartbeatFile, spinnerPid, workerSuite } from "./workerContract.ts"
+import { abort, environment, pidThenWait, readText, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
+import {
+  alive,
+  docParagraphs,
+  eventually,
+  heartbeatFile,
+  runKillerParent,
+  spinnerPid,
+  workerSuite
+} from "./workerContract.ts"
 
 contractSuite("layerProcesses", (options) =>
   Executor.layerProcesses({
@@ -60,6 +68,18 @@ describe("layerProcesses: process-specific", () => {
       assert.strictEqual(crashed.signal, "SIGKILL")
       assert.strictEqual(yield* yield* Executor.submit(double, 2), 4)
     }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1 })))
+  )
+
+  it.live("a child that aborts is reported as what happened, SIGABRT, not as out of memory", () =>
+    Effect.gen(function* () {
+      const crashed = failureOf(yield* Future.await(yield* Executor.submit(abort, 0)))
+      assert.instanceOf(crashed, ExecutorError.WorkerCrashed)
+      assert.deepInclude(crashed, { exitCode: null, signal: "SIGABRT", oom: false })
+      assert.include(crashed.message, "SIGABRT")
+      assert.notInclude(crashed.message, "memory")
+      assert.strictEqual(yield* yield* Executor.submit(double, 2), 4)
+      // (In the temporary directory, so that a core dump, where the OS writes one, lands there.)
+    }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1, cwd: os.tmpdir() })))
   )
 
   it.live("env, execArgv and cwd reach the children; execArgv comes after this process's flags", () =>
@@ -160,6 +180,41 @@ describe("layerProcesses: process-specific", () => {
     })
   )
 
+  it.live.each(["close", "idle"] as const)(
+    "a child stopped (%s) exits on its own: all it wrote just before reaches the parent's stdout and stderr",
+    (mode) =>
+      Effect.gen(function* () {
+        // 1 MB each way: far more than a pipe holds, so it is still being written when the child is stopped.
+        const size = 1_000_000
+        const { stdout, stderr, code } = yield* Effect.callback<{
+          stdout: string
+          stderr: string
+          code: number | null
+        }>((resume) => {
+          const parent = spawn(
+            process.execPath,
+            [fileURLToPath(new URL("./fixtures/lastWordsParent.ts", import.meta.url)), mode, String(size)],
+            { stdio: ["ignore", "pipe", "pipe"] }
+          )
+          let stdout = ""
+          let stderr = ""
+          parent.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+          parent.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+          parent.on("close", (code) => resume(Effect.succeed({ stdout, stderr, code })))
+          return Effect.sync(() => parent.kill("SIGKILL"))
+        })
+        assert.strictEqual(code, 0, stderr.slice(-2000))
+        /** How much of what the child wrote to a stream arrived: its run of `char`s, and its last line or not. */
+        const arrived = (text: string, char: string, line: string) => ({
+          bytes: Math.max(0, ...(text.match(new RegExp(`${char}+`, "g")) ?? []).map((run) => run.length)),
+          lastLine: text.includes(`\n${line}\n`)
+        })
+        assert.deepStrictEqual(arrived(stdout, "o", "last words on stdout"), { bytes: size, lastLine: true }, "stdout")
+        assert.deepStrictEqual(arrived(stderr, "e", "last words on stderr"), { bytes: size, lastLine: true }, "stderr")
+      }),
+    30_000
+  )
+
   it.live("children exit when the application is SIGKILLed, even one stuck in a synchronous loop", () =>
     Effect.gen(function* () {
       const board = yield* makeBoard
@@ -180,6 +235,31 @@ describe("layerProcesses: process-specific", () => {
       parent.kill("SIGKILL")
       yield* eventually(Effect.sync(() => !alive(waitingPid) && !alive(spinningPid)))
     })
+  )
+
+  it.live(
+    "is crash and memory isolation, not a sandbox: a task reads files and can kill its parent; the docs say so",
+    () =>
+      Effect.gen(function* () {
+        const secret = path.join(os.tmpdir(), `effect-futures-secret-${process.pid}`)
+        fs.writeFileSync(secret, "the parent's data")
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(secret, { force: true })))
+        const read = yield* Effect.flatMap(Executor.submit(readText, secret), (f) => Future.result(f)).pipe(
+          Effect.provide(Executor.layerProcesses({ maxWorkers: 1 }))
+        )
+        assert.strictEqual(read, "the parent's data")
+        assert.deepStrictEqual(yield* runKillerParent("processes", "parent"), { code: null, signal: "SIGTERM" })
+        // So the docs must not offer it for untrusted code: wherever they speak of untrusted code, they say it is not a
+        // sandbox, and what to use instead.
+        const paragraphs = docParagraphs()
+        const untrusted = paragraphs.filter((paragraph) => /untrusted/i.test(paragraph))
+        assert.isNotEmpty(untrusted)
+        for (const paragraph of untrusted) assert.match(paragraph, /not a sandbox/i, paragraph)
+        assert.isTrue(
+          untrusted.some((paragraph) => /container|virtual machine|\bVM\b/.test(paragraph)),
+          "the docs say what to use for untrusted code"
+        )
+      })
   )
 
   it.live("rejects bad process options with InvalidOptions", () =>

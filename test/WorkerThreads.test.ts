@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import { Executor, Future } from "../src/index.ts"
 import { contractSuite } from "./contract.ts"
 import { spin, whichWorker } from "./fixtures/workerTasks.ts"
-import { beats, eventually, heartbeatFile, workerSuite } from "./workerContract.ts"
+import { beats, docParagraphs, eventually, heartbeatFile, runKillerParent, workerSuite } from "./workerContract.ts"
 
 contractSuite("layerWorkerThreads", (options) =>
   Executor.layerWorkerThreads({
@@ -18,6 +18,20 @@ contractSuite("layerWorkerThreads", (options) =>
 )
 
 workerSuite("layerWorkerThreads", (options) => Executor.layerWorkerThreads(options))
+
+describe("layerWorkerThreads: a thread shares its process", () => {
+  it.live("process.kill(process.pid) from a task ends the whole application; the docs say so", () =>
+    Effect.gen(function* () {
+      assert.deepStrictEqual(yield* runKillerParent("workerThreads", "self"), { code: null, signal: "SIGTERM" })
+      assert.isTrue(
+        docParagraphs().some(
+          (paragraph) => paragraph.includes("process.kill(process.pid)") && /whole application/.test(paragraph)
+        ),
+        "the docs warn that a task on a worker thread can end the whole application"
+      )
+    })
+  )
+})
 
 describe("layerWorkerThreads: spare workers", () => {
   it.live("a spare takes the place of a worker lost to an interrupted CPU-bound task, and is replenished", () =>

@@ -4,7 +4,7 @@
  * Workers are driven by latches on a SharedArrayBuffer; nothing sleeps on the real clock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Stream } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { badResult, Boom, double, failWith, gated, record, throws } from "./fixtures/tasks.ts"
@@ -36,6 +36,10 @@ export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   )
   return (error as Option.Some<E>).value
 }
+
+/** Waits (polling) until the executor's counters satisfy `condition`: waiting for an event, not for time. */
+const statsUntil = (condition: (stats: Executor.Stats) => boolean) =>
+  Executor.stats.pipe(Effect.repeat({ until: condition, schedule: Schedule.spaced(5) }), Effect.asVoid)
 
 export const contractSuite = (label: string, makeLayer: MakeLayer) => {
   const withExecutor =
@@ -242,6 +246,42 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
       }).pipe(withExecutor({ workers: 1, maxQueue: 1, onFull: "suspend" }))
     )
 
+    it.live('maxQueue with onFull: "suspend": thousands of suspended submitters all get in, in FIFO order', () =>
+      Effect.gen(function* () {
+        const board = yield* makeBoard
+        const running = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        yield* board.started(0)
+        // The worker is busy and the queue (one place) full: every submitter from here on waits for room.
+        const first = yield* Executor.submit(record, { board: board.address, value: -1 })
+        const submitters = yield* Effect.forEach(
+          Array.from({ length: 2000 }, (_, value) => value),
+          (value) => Effect.forkChild(Executor.submit(record, { board: board.address, value }))
+        )
+        yield* Effect.yieldNow
+        assert.isTrue(
+          submitters.every((fiber) => fiber.pollUnsafe() === undefined),
+          "every submit is suspended while the queue is full"
+        )
+        // One gives up while it waits: it never gets in, and the others do not wait for it.
+        yield* Fiber.interrupt(submitters[1000])
+        yield* board.release(0)
+        assert.strictEqual(yield* running, 0)
+        const futures = yield* Effect.forEach(
+          submitters.filter((_, value) => value !== 1000),
+          Fiber.join
+        )
+        yield* Effect.forEach([first, ...futures], (future) => Future.result(future), { discard: true })
+        // Each got in, and so ran, in the order it started waiting.
+        assert.deepStrictEqual(board.records(), [
+          -1,
+          ...Array.from({ length: 2000 }, (_, value) => value).filter((value) => value !== 1000)
+        ])
+        const stats = yield* Executor.stats
+        assert.strictEqual(stats.completed, 2001)
+        assert.strictEqual(stats.queued, 0)
+      }).pipe(withExecutor({ workers: 1, maxQueue: 1, onFull: "suspend" }))
+    )
+
     it.live("maxQueue 0 admits a task a free worker can take, and refuses one that would have to wait", () =>
       Effect.gen(function* () {
         const board = yield* makeBoard
@@ -295,6 +335,49 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.strictEqual((error as Boom).code, 1)
         const encode = yield* Effect.flip(Stream.runCollect(Executor.map(double, [1, "x" as unknown as number, 3])))
         assert.instanceOf(encode, ExecutorError.EncodeError)
+      }).pipe(withExecutor({ workers: 2 }))
+    )
+
+    it.live("fails at the failing item's position, as Python's map raises: earlier results come first", () =>
+      Effect.gen(function* () {
+        const board = yield* makeBoard
+        const inputs = (first: number) => [first, first + 1].map((index) => ({ board: board.address, index }))
+        /** Item `first` is still running when item `first + 1` (run ahead of it) fails; then item `first` succeeds. */
+        const failAhead = (first: number) =>
+          Effect.gen(function* () {
+            yield* Effect.forEach([first, first + 1], board.started, { discard: true })
+            const failed = (yield* Executor.stats).failed
+            yield* board.reject(first + 1)
+            yield* statsUntil((stats) => stats.failed > failed)
+            yield* board.release(first)
+          })
+        // A consumer that stops after the first result never sees the later failure.
+        const taking = yield* Effect.forkChild(Stream.runCollect(Executor.map(gated, inputs(0)).pipe(Stream.take(1))))
+        yield* failAhead(0)
+        assert.deepStrictEqual(Array.from(yield* Fiber.join(taking)), [0])
+        // One that reads on gets the first result, then the failure.
+        const collected: Array<number> = []
+        const reading = yield* Effect.forkChild(
+          Effect.flip(Stream.runForEach(Executor.map(gated, inputs(2)), (n) => Effect.sync(() => collected.push(n))))
+        )
+        yield* failAhead(2)
+        const error = yield* Fiber.join(reading)
+        assert.instanceOf(error, Boom)
+        assert.strictEqual((error as Boom).code, 3)
+        assert.deepStrictEqual(collected, [2])
+        // With chunks too, when a later chunk fails as a whole (here its payload does not encode) before the first ends.
+        const failedBefore = (yield* Executor.stats).failed
+        const chunked = yield* Effect.forkChild(
+          Stream.runCollect(
+            Executor.map(gated, [...inputs(4), { board: 42 as unknown as string, index: 6 }], { chunksize: 2 }).pipe(
+              Stream.take(2)
+            )
+          )
+        )
+        yield* board.started(4)
+        yield* statsUntil((stats) => stats.failed > failedBefore)
+        yield* Effect.forEach([4, 5], board.release, { discard: true })
+        assert.deepStrictEqual(Array.from(yield* Fiber.join(chunked)), [4, 5])
       }).pipe(withExecutor({ workers: 2 }))
     )
 

@@ -8,11 +8,13 @@
  * process's threads (`/proc/self/task/<tid>/comm`, which Node sets to the worker's name). Where the OS does not
  * tell (no `/proc`), a worker counts as gone.
  */
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Schedule, Stream } from "effect"
+import { Effect, Fiber, Layer, Logger, References, Schedule, Stream } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { failureOf, invalidOptions } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
@@ -26,9 +28,11 @@ import {
   heapLimit,
   initFails,
   initOk,
+  lateReject,
   missingModule,
   notExported,
   readInit,
+  rejectAndWait,
   spin,
   throwOutside,
   whichWorker
@@ -116,6 +120,30 @@ export const spinnerOf = (file: string) =>
 export const spinnerRuns = (spinner: Beat): boolean =>
   spinner.pid === process.pid ? spinner.thread !== "-" && hasThread(spinner.thread) : alive(spinner.pid)
 
+/**
+ * Runs `fixtures/killerParent.ts`: an application whose one task, on `layer`, sends SIGTERM to its own process or
+ * to its parent. Resolves with how that application ended.
+ */
+export const runKillerParent = (layer: "workerThreads" | "processes", which: "self" | "parent") =>
+  Effect.callback<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>((resume) => {
+    const parent = spawn(
+      process.execPath,
+      [fileURLToPath(new URL("./fixtures/killerParent.ts", import.meta.url)), layer, which],
+      { stdio: ["ignore", "ignore", "inherit"] }
+    )
+    parent.on("exit", (code, signal) => resume(Effect.succeed({ code, signal })))
+    return Effect.sync(() => parent.kill("SIGKILL"))
+  })
+
+/** The README and the API docs, split into paragraphs (a table row is a paragraph of its own). */
+export const docParagraphs = (): ReadonlyArray<string> =>
+  ["../README.md", "../docs/API.md"].flatMap((file) =>
+    fs
+      .readFileSync(new URL(file, import.meta.url), "utf8")
+      .split(/\n\s*\n|\n(?=\|)/)
+      .map((paragraph) => paragraph.replace(/\s+/g, " "))
+  )
+
 /** Counts of the handles keeping this process alive, by type: child processes, their pipes, workers' ports, timers. */
 const handles = () => {
   const counts: Record<string, number> = {}
@@ -160,6 +188,56 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         assert.include(error.message, "stray timer")
         assert.strictEqual(yield* yield* Executor.submit(double, 4), 8)
       }).pipe(withExecutor({ maxWorkers: 1 }))
+    )
+
+    it.live(
+      "a rejection a task leaves unhandled after it settled is logged against it and counted; the next runs on",
+      () =>
+        Effect.gen(function* () {
+          const logs: Array<{ readonly message: string; readonly annotations: Record<string, unknown> }> = []
+          const logger = Logger.make((options) => {
+            const parts: ReadonlyArray<unknown> = Array.isArray(options.message) ? options.message : [options.message]
+            logs.push({
+              message: parts.map(String).join(" "),
+              annotations: options.fiber.getRef(References.CurrentLogAnnotations)
+            })
+          })
+          yield* Effect.gen(function* () {
+            const board = yield* makeBoard
+            // A settles at once; what it left behind waits on the board.
+            const a = yield* Executor.submit(lateReject, { board: board.address, index: 0 })
+            assert.strictEqual(yield* Future.result(a), 0)
+            yield* board.started(0)
+            // B runs on the same (only) worker when A's leftover rejects.
+            const b = yield* Executor.submit(gated, { board: board.address, index: 1 })
+            yield* board.started(1)
+            yield* board.release(0)
+            yield* eventually(Effect.map(Executor.stats, (s) => s.unhandledRejections > 0 || s.crashed > 0))
+            yield* board.release(1)
+            assert.strictEqual(yield* Future.result(b), 1, "B finishes: A's fault is not B's")
+            const stats = yield* Executor.stats
+            assert.strictEqual(stats.crashed, 0)
+            assert.strictEqual(stats.unhandledRejections, 1)
+            assert.strictEqual(stats.completed, 2)
+          }).pipe(withExecutor({ maxWorkers: 1 }), Effect.provideService(Logger.CurrentLoggers, new Set([logger])))
+          const logged = logs.filter((log) => log.message.includes("late-0"))
+          assert.strictEqual(logged.length, 1, JSON.stringify(logs))
+          assert.include(logged[0].message, "unhandled")
+          assert.strictEqual(logged[0].annotations.task, "lateReject")
+        })
+    )
+
+    it.live(
+      "a rejection a task leaves unhandled while it runs kills its worker, as Node would, failing that task",
+      () =>
+        Effect.gen(function* () {
+          const error = failureOf(yield* Future.await(yield* Executor.submit(rejectAndWait, "early rejection")))
+          assert.instanceOf(error, ExecutorError.WorkerCrashed)
+          assert.include(error.message, "early rejection")
+          assert.include(error.message, "rejectAndWait")
+          assert.strictEqual(yield* yield* Executor.submit(double, 4), 8)
+          assert.strictEqual((yield* Executor.stats).unhandledRejections, 0)
+        }).pipe(withExecutor({ maxWorkers: 1 }))
     )
 
     it.live("running out of memory is WorkerCrashed with oom: true, and the pool recovers", () =>
@@ -423,12 +501,12 @@ export const workerSuite = (label: string, makeLayer: MakeWorkerLayer) => {
         for (const bad of [0, -1, 1.5, "3", NaN]) {
           const error = yield* build({ maxTasksPerWorker: bad as never })
           assert.strictEqual(error.option, "maxTasksPerWorker", String(bad))
-          assert.strictEqual(error.expected, "a positive integer")
+          assert.strictEqual(error.expected, "a positive integer or Infinity (no limit)")
         }
-        for (const bad of [-1, 0.5, "1", Infinity]) {
-          const error = yield* build({ spareWorkers: bad as never })
+        for (const bad of [-1, 0.5, "1", Infinity, 3]) {
+          const error = yield* build({ maxWorkers: 2, spareWorkers: bad as never })
           assert.strictEqual(error.option, "spareWorkers", String(bad))
-          assert.strictEqual(error.expected, "a non-negative integer")
+          assert.strictEqual(error.expected, "an integer from 0 to `maxWorkers` (2)")
         }
       })
     )

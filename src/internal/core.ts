@@ -22,8 +22,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { type BrokenExecutor, ExecutorShutdown, QueueFull, type SubmitError } from "../ExecutorError.ts"
+import { type BrokenExecutor, ExecutorShutdown, type SubmitError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
+import * as Admission from "./admission.ts"
 import { type Batch, decodeChunk, decodeExit, encodePayload, encodePayloads } from "./codec.ts"
 import { FutureImpl } from "./future.ts"
 import type { ChunkResult, WireExit } from "./protocol.ts"
@@ -95,6 +96,11 @@ export interface Host {
   /** The executor cannot run tasks any more: fail everything pending with `error`. */
   readonly breakWith: (error: BrokenExecutor) => void
   /**
+   * A task that had settled left a promise rejection unhandled, on worker `workerId`; the worker carried on. Logged
+   * (annotated with the task and the worker) and counted.
+   */
+  readonly unhandledRejection: (task: string, workerId: number, reason: string) => void
+  /**
    * A job handed to a worker never started there (it was queued behind a task whose worker is being stopped): put it
    * back at the head of the queue, PENDING again, to run elsewhere.
    */
@@ -110,6 +116,7 @@ export interface Stats {
   readonly failed: number
   readonly crashed: number
   readonly cancelled: number
+  readonly unhandledRejections: number
   readonly waitTime: { readonly p50: Duration.Duration; readonly p99: Duration.Duration }
   readonly runTime: { readonly p50: Duration.Duration; readonly p99: Duration.Duration }
 }
@@ -159,8 +166,7 @@ export const make = Effect.fnUntraced(function* (
   let broken: BrokenExecutor | undefined
   let backendClosed = false
   const idle = Deferred.makeUnsafe<void>()
-  const spaceWaiters = new Set<() => void>()
-  const counts = { completed: 0, failed: 0, crashed: 0, cancelled: 0 }
+  const counts = { completed: 0, failed: 0, crashed: 0, cancelled: 0, unhandledRejections: 0 }
   const waitTimes = new Samples()
   const runTimes = new Samples()
 
@@ -180,12 +186,6 @@ export const make = Effect.fnUntraced(function* (
 
   const checkIdle = () => {
     if (closed && running === 0 && queuedCount === 0) Deferred.doneUnsafe(idle, Exit.void)
-  }
-
-  const wakeSpaceWaiters = () => {
-    if (spaceWaiters.size === 0) return
-    for (const wake of spaceWaiters) wake()
-    spaceWaiters.clear()
   }
 
   const takeNext = (): Job | undefined => {
@@ -218,7 +218,7 @@ export const make = Effect.fnUntraced(function* (
       queue = queue.slice(head)
       head = 0
     }
-    wakeSpaceWaiters()
+    admission.wake()
     checkIdle()
   }
 
@@ -267,6 +267,15 @@ export const make = Effect.fnUntraced(function* (
       if (head > 0) queue[--head] = job
       else queue.unshift(job)
     },
+    unhandledRejection: (task, workerId, reason) => {
+      counts.unhandledRejections++
+      runFork(
+        Effect.logWarning(
+          `Task "${task}" left a promise rejection unhandled after it had settled; worker ${workerId} carried on`,
+          reason
+        ).pipe(Effect.annotateLogs({ task, worker: workerId }))
+      )
+    },
     breakWith: (error) => {
       if (broken !== undefined) return
       broken = error
@@ -278,10 +287,21 @@ export const make = Effect.fnUntraced(function* (
         counts.failed++
         settle(job, Exit.fail(error))
       }
-      wakeSpaceWaiters()
+      admission.wake()
       checkIdle()
     }
   }
+
+  // `maxQueue` bounds the tasks waiting for a busy worker: slots that are free (an idle worker, a worker booting or
+  // one the pool may still start) take tasks without any waiting.
+  // (Made before the backend, which may break the executor while it is made; it asks the backend for room only
+  // once a submit comes.)
+  const admission = Admission.make({
+    maxQueue: options.maxQueue,
+    onFull: options.onFull,
+    hasRoom: (reserved) => queuedCount + reserved + backend.waiting() < options.maxQueue + backend.freeSlots(),
+    refusal: () => admissionError()
+  })
 
   const backend = yield* makeBackend(host)
 
@@ -292,7 +312,7 @@ export const make = Effect.fnUntraced(function* (
         job.state = "cancelled"
         queuedCount--
         counts.cancelled++
-        wakeSpaceWaiters()
+        admission.wake()
         checkIdle()
         return
       case "running":
@@ -346,26 +366,6 @@ export const make = Effect.fnUntraced(function* (
     return undefined
   }
 
-  /** Waits for room in the queue (`onFull: "suspend"`) or fails (`"fail"`). */
-  const admit: Effect.Effect<void, SubmitError> = Effect.suspend(() => {
-    const refused = admissionError()
-    if (refused !== undefined) return Effect.fail(refused)
-    // `maxQueue` bounds the tasks waiting for a busy worker: slots that are free (an idle worker, a worker booting
-    // or one the pool may still start) take tasks without any waiting.
-    if (options.maxQueue === Infinity || queuedCount + backend.waiting() < options.maxQueue + backend.freeSlots()) {
-      return Effect.void
-    }
-    if (options.onFull === "fail") return Effect.fail(new QueueFull({ maxQueue: options.maxQueue }))
-    return Effect.andThen(
-      Effect.callback<void>((resume) => {
-        const wake = () => resume(Effect.void)
-        spaceWaiters.add(wake)
-        return Effect.sync(() => spaceWaiters.delete(wake))
-      }),
-      admit
-    )
-  })
-
   const enqueue = (task: Task.Any, payload: unknown, chunk: boolean) => {
     const job = new Job(nextId++, task, payload, chunk, clock.currentTimeMillisUnsafe())
     queue.push(job)
@@ -376,14 +376,14 @@ export const make = Effect.fnUntraced(function* (
   }
 
   const submit = (task: Task.Any, input: unknown) =>
-    Effect.map(admit, () => {
+    admission.admitThen(() => {
       const encoded = encodePayload(task, input)
       if (encoded._tag === "Failure") return failedFuture(encoded.failure)
       return enqueue(task, encoded.success, false)
     })
 
   const submitChunk = (task: Task.Any, inputs: ReadonlyArray<unknown>) =>
-    Effect.map(admit, () => {
+    admission.admitThen(() => {
       const encoded = encodePayloads(task, inputs)
       if (encoded._tag === "Failure") return failedFuture(encoded.failure)
       return enqueue(task, encoded.success, true)
@@ -435,7 +435,7 @@ export const make = Effect.fnUntraced(function* (
     Effect.suspend(() => {
       const wasClosed = closed
       closed = true
-      wakeSpaceWaiters()
+      admission.wake()
       if (shutdownOptions?.cancelFutures === true) cancelQueued()
       checkIdle()
       if (shutdownOptions?.wait === false) {
@@ -467,6 +467,7 @@ export const make = Effect.fnUntraced(function* (
     failed: counts.failed,
     crashed: counts.crashed,
     cancelled: counts.cancelled,
+    unhandledRejections: counts.unhandledRejections,
     waitTime: waitTimes.percentiles(),
     runTime: runTimes.percentiles()
   }))

@@ -2,17 +2,30 @@
  * The in-process backend (`Executor.layerFibers`): each job runs on its own fiber, at most `concurrency` at once.
  *
  * Tasks still go through their Schemas (encode in the caller, decode before running, encode the outcome and decode it
- * back), so a task behaves exactly as it does on a worker: the same validation, the same typed errors, the same
- * defects. Fibers inherit the layer's services, so `TestClock` drives tasks that sleep.
+ * back), and the encoded payload and outcome are checked for what structured clone refuses (`cloneRefusal`), as on
+ * their way to a worker and back: so a task behaves as it does on a worker — the same validation, the same typed
+ * errors, the same defects, the same `EncodeError` for a value that could not cross (a function, a symbol, a
+ * promise). Values are not copied: a task that mutates its payload is seen by the caller here, and not on a worker.
+ * Fibers inherit the layer's services, so `TestClock` drives tasks that sleep.
  *
  * @internal
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Result from "effect/Result"
 import { BrokenExecutor, taskDefectFrom } from "../ExecutorError.ts"
-import type { Backend, Host } from "./core.ts"
-import { describeWireFailure, encodePayload, runChunkEncoded, runEncoded } from "./codec.ts"
+import type { Backend, Host, Job } from "./core.ts"
+import {
+  cloneRefusal,
+  crossChunk,
+  crossExit,
+  describeWireFailure,
+  encodePayload,
+  payloadNotCloneable,
+  runChunkEncoded,
+  runEncoded
+} from "./codec.ts"
 import type { Initializer } from "./options.ts"
 import type { ChunkResult, WireExit } from "./protocol.ts"
 
@@ -27,10 +40,7 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
       start: (job) => {
         if (busy >= concurrency) return false
         busy++
-        const effect: Effect.Effect<WireExit | ChunkResult> = job.chunk
-          ? runChunkEncoded(job.task, job.payload as ReadonlyArray<unknown>)
-          : runEncoded(job.task, job.payload)
-        const fiber = runFork(effect)
+        const fiber = runFork(run(job))
         job.slot = fiber
         live.add(fiber)
         fiber.addObserver((exit) => {
@@ -39,8 +49,15 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
           job.slot = undefined
           busy--
           host.pump()
-          if (exit._tag === "Success") host.finish(job, exit.value)
-          else host.fail(job, taskDefectFrom(Cause.squash(exit.cause)))
+          if (exit._tag === "Success") {
+            // The outcome is checked as it would cross back from a worker (EncodeError if it could not).
+            const outcome = job.chunk
+              ? crossChunk(job.task.name, exit.value as ChunkResult)
+              : crossExit(job.task.name, exit.value as WireExit)
+            host.finish(job, outcome)
+          } else {
+            host.fail(job, taskDefectFrom(Cause.squash(exit.cause)))
+          }
         })
         return true
       },
@@ -64,17 +81,31 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
     return backend
   })
 
+/** Runs a job, unless its payload could not have crossed to a worker: then it fails with `EncodeError`. */
+const run = (job: Job): Effect.Effect<WireExit | ChunkResult> => {
+  const refusal = cloneRefusal(job.payload)
+  if (refusal !== undefined) {
+    const refused: WireExit = {
+      _tag: "ExecutorError",
+      error: { _tag: "EncodeError", task: job.task.name, which: "payload", message: payloadNotCloneable(refusal) }
+    }
+    return Effect.succeed(job.chunk ? { values: [], failure: refused } : refused)
+  }
+  return job.chunk
+    ? runChunkEncoded(job.task, job.payload as ReadonlyArray<unknown>)
+    : runEncoded(job.task, job.payload)
+}
+
 /** Runs the initializer once for the layer; if it does not succeed, the executor is broken. */
 const initialize = (initializer: Initializer, host: Host) =>
   Effect.gen(function* () {
-    const encoded = encodePayload(initializer.task, initializer.input)
-    const reason =
-      encoded._tag === "Failure"
-        ? encoded.failure.message
-        : yield* Effect.map(runEncoded(initializer.task, encoded.success), (wire) =>
-            wire._tag === "Success" ? undefined : describeWireFailure(wire)
-          )
-    if (reason !== undefined) {
+    const broken = (reason: string) =>
       host.breakWith(new BrokenExecutor({ message: `The initializer "${initializer.task.name}" failed: ${reason}` }))
-    }
+    const encoded = encodePayload(initializer.task, initializer.input)
+    if (Result.isFailure(encoded)) return broken(encoded.failure.message)
+    // Checked as it would cross to a worker: one that cannot breaks the executor there too (no worker can start).
+    const refusal = cloneRefusal(encoded.success)
+    if (refusal !== undefined) return broken(payloadNotCloneable(refusal))
+    const wire = yield* runEncoded(initializer.task, encoded.success)
+    if (wire._tag !== "Success") broken(describeWireFailure(wire))
   })

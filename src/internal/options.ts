@@ -26,31 +26,51 @@ const show = (value: unknown): string => {
 export const invalid = (option: string, expected: string, received: unknown) =>
   new InvalidOptions({ option, expected, received: show(received) })
 
+/**
+ * Whether `value` is a whole number in `[min, max]` that counts exactly: NaN, fractions, infinities and integers
+ * beyond 2^53 (where `n + 1 === n`) are not counts.
+ */
+const isCount = (value: unknown, min: number, max: number): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max
+
 /** A check for one option: returns the value to use, or throws `InvalidOptions` (caught by `parse`). */
 export const positiveInt = (option: string, value: unknown, fallback: number): number => {
   if (value === undefined) return fallback
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw invalid(option, "a positive integer", value)
-  }
+  if (!isCount(value, 1, Number.MAX_SAFE_INTEGER)) throw invalid(option, "a positive integer", value)
   return value
 }
 
 export const nonNegativeInt = (option: string, value: unknown, fallback: number): number => {
   if (value === undefined) return fallback
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw invalid(option, "a non-negative integer", value)
+  if (!isCount(value, 0, Number.MAX_SAFE_INTEGER)) throw invalid(option, "a non-negative integer", value)
+  return value
+}
+
+/** A count from 0 to `max`, which `maxName` names in the message (`spareWorkers` is bounded by `maxWorkers`). */
+export const intUpTo = (option: string, value: unknown, fallback: number, max: number, maxName: string): number => {
+  if (value === undefined) return fallback
+  if (!isCount(value, 0, max)) throw invalid(option, `an integer from 0 to \`${maxName}\` (${max})`, value)
+  return value
+}
+
+/** A count from `min` up that may also be `Infinity` (no limit). */
+export const limit = (option: string, value: unknown, fallback: number, min = 0): number => {
+  if (value === undefined) return fallback
+  if (value === Infinity) return value
+  if (!isCount(value, min, Number.MAX_SAFE_INTEGER)) {
+    throw invalid(option, `${min === 0 ? "a non-negative" : "a positive"} integer or Infinity (no limit)`, value)
   }
   return value
 }
 
-/** A count that may also be `Infinity` (no limit). */
-export const limit = (option: string, value: unknown, fallback: number): number => {
-  if (value === undefined) return fallback
-  if (value === Infinity) return value
-  return nonNegativeInt(option, value, fallback)
-}
+/**
+ * The longest delay a Node timer (`setTimeout`) honours: a longer one fires after 1 ms. Durations are bounded by it,
+ * so none is silently shortened (Effect's own sleeps could wait longer; one bound for every duration is simpler to
+ * state); `Infinity` says "no limit" where an option allows it.
+ */
+export const MAX_DURATION_MILLIS = 2 ** 31 - 1
 
-/** A duration in milliseconds; `Infinity` allowed where `allowInfinite`. */
+/** A duration in milliseconds, from 0 to `MAX_DURATION_MILLIS`; `Infinity` allowed where `allowInfinite`. */
 export const duration = (
   option: string,
   value: unknown,
@@ -58,14 +78,19 @@ export const duration = (
   allowInfinite = false
 ): number | undefined => {
   if (value === undefined) return fallback
+  const range = `a duration from 0 to ${MAX_DURATION_MILLIS} milliseconds${allowInfinite ? ", or Infinity (no limit)" : ""} (about 24.8 days: the longest a timer waits)`
+  // A NaN (alone or in a [seconds, nanos] pair) would read as 0 below: refused, not taken for "at once".
+  if (Number.isNaN(value) || (Array.isArray(value) && value.some((part) => Number.isNaN(part)))) {
+    throw invalid(option, range, value)
+  }
   let millis: number
   try {
     millis = Duration.toMillis(Duration.fromInputUnsafe(value as Duration.Input))
   } catch {
     throw invalid(option, 'a duration (a number of milliseconds or a string such as "5 seconds")', value)
   }
-  if (Number.isNaN(millis) || millis < 0) throw invalid(option, "a non-negative duration", value)
-  if (!allowInfinite && !Number.isFinite(millis)) throw invalid(option, "a finite duration", value)
+  const inRange = millis >= 0 && millis <= MAX_DURATION_MILLIS
+  if (!inRange && !(allowInfinite && millis === Infinity)) throw invalid(option, range, value)
   return millis
 }
 

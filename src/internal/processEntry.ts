@@ -5,15 +5,33 @@
  * exits; and because a child stuck in a synchronous loop cannot see that event, a tiny watchdog thread checks the
  * parent's pid once a second and kills the child when the parent is gone.
  *
+ * Asked to stop (`Stop`), or left by its parent, a child exits only once what it wrote to stdout and stderr has
+ * left it: writes to a pipe are asynchronous, and `process.exit` (or a kill) would drop what is still queued.
+ *
  * @internal
  */
 import * as NodeModule from "node:module"
 import { Worker } from "node:worker_threads"
-import type { FromWorker, InitMessage, ToWorker } from "./protocol.ts"
+import type { FromWorker, InitMessage, StopMessage, ToWorker } from "./protocol.ts"
 
 NodeModule.enableCompileCache?.()
 
-process.on("disconnect", () => process.exit(0))
+let exiting = false
+/** Exits once stdout and stderr have written out everything before this call (a write's callback comes after). */
+const exitWhenFlushed = () => {
+  if (exiting) return
+  exiting = true
+  let pending = 2
+  const flushed = () => {
+    if (--pending === 0) process.exit(0)
+  }
+  process.stdout.write("", flushed)
+  process.stderr.write("", flushed)
+}
+
+process.on("disconnect", exitWhenFlushed)
+// The parent may have gone while this module was still loading, before the listener above was there.
+if (!process.connected) exitWhenFlushed()
 
 const watchdog = new Worker(
   `const { parentPid } = require("node:worker_threads").workerData
@@ -29,7 +47,8 @@ const send = (message: FromWorker) => {
 const handlers: Array<(message: ToWorker) => void> = []
 let started = false
 
-process.on("message", async (message: ToWorker | InitMessage) => {
+process.on("message", async (message: ToWorker | InitMessage | StopMessage) => {
+  if (message._tag === "Stop") return exitWhenFlushed()
   if (message._tag === "Init") {
     if (started) return
     started = true

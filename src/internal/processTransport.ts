@@ -3,15 +3,15 @@
  * Node's advanced serialization (so typed arrays, Maps, Dates and errors cross as with structured clone; nothing is
  * transferred, everything is copied).
  *
- * Out-of-memory is recognised from V8's fatal message on the child's stderr (which is forwarded to ours) or from
- * the abort it ends with.
+ * Out-of-memory is recognised from V8's fatal message on the child's stderr (which is forwarded to ours), and only
+ * from it: the abort that follows it is also what `process.abort()` or a native addon's failed assertion ends with.
  *
  * @internal
  */
 import { fork } from "node:child_process"
 import * as fs from "node:fs"
 import { InvalidOptions } from "../ExecutorError.ts"
-import type { InitMessage } from "./protocol.ts"
+import type { InitMessage, StopMessage } from "./protocol.ts"
 import { entryUrl, type ResourceLimits, type Transport } from "./transport.ts"
 
 export interface ProcessTransportOptions {
@@ -26,10 +26,18 @@ export interface ProcessTransportOptions {
 
 const entry = entryUrl("processEntry")
 
-const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/
+/** V8's fatal messages ("...JavaScript heap out of memory", "Fatal JavaScript out of memory: ..."). */
+const OUT_OF_MEMORY = /out of memory|Reached heap limit|Allocation failed/i
 
 /** Milliseconds from a child's exit to reporting its death if its pipes have not closed by then (see `spawn`). */
 const CLOSE_AFTER_EXIT = 1000
+
+/**
+ * Milliseconds a child asked to stop (`stop`) has to exit on its own, its stdout and stderr flushed, before it is
+ * killed: a healthy child takes a few milliseconds, even with a megabyte still to write; one that ignores the request
+ * (stuck in an `exit` handler, say) holds up the pool's close no longer than this.
+ */
+const STOP_GRACE = 2000
 
 /**
  * The part of a worker thread's stack Node keeps for itself (`kStackBufferSize` in `node_worker.cc`): a thread with
@@ -113,10 +121,13 @@ export const make = (options: ProcessTransportOptions): Transport => {
       let error: unknown = undefined
       // The last error line the child printed: a child has no 'error' event for an uncaught exception.
       let lastError: string | undefined
+      /** The end of the previous chunk, so that a message cut between two chunks is still recognised. */
+      let previous = ""
       child.stderr?.on("data", (chunk: Buffer) => {
         process.stderr.write(chunk)
         const text = chunk.toString()
-        if (OUT_OF_MEMORY.test(text)) oom = true
+        if (OUT_OF_MEMORY.test(previous + text)) oom = true
+        previous = text.slice(-64)
         const lines = text.match(/^\w*Error\b.*$/gm)
         if (lines !== null) lastError = lines[lines.length - 1]
       })
@@ -130,7 +141,12 @@ export const make = (options: ProcessTransportOptions): Transport => {
       // after `CLOSE_AFTER_EXIT` the pipe is destroyed and the death reported anyway.
       let exited: { readonly exitCode: number | null; readonly signal: NodeJS.Signals | null } | undefined
       let closing: ReturnType<typeof setTimeout> | undefined
+      /** The kill that follows a `stop` the child has not obeyed within `STOP_GRACE`. */
+      let stopping: ReturnType<typeof setTimeout> | undefined
       let reported = false
+      const kill = () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+      }
       const report = () => {
         if (reported || exited === undefined) return
         reported = true
@@ -140,10 +156,12 @@ export const make = (options: ProcessTransportOptions): Transport => {
           error = Object.assign(new Error(message ?? lastError), { name: name ?? "Error" })
         }
         const { exitCode, signal } = exited
-        events.onExit({ exitCode, signal, error, oom: oom || signal === "SIGABRT" })
+        // Out of memory only if it also died of it: a line that merely says so does not make a clean exit one.
+        events.onExit({ exitCode, signal, error, oom: oom && (signal !== null || exitCode !== 0) })
       }
       child.on("exit", (exitCode, signal) => {
         exited = { exitCode, signal }
+        if (stopping !== undefined) clearTimeout(stopping)
         closing = setTimeout(() => {
           child.stderr?.destroy()
           if (child.connected) child.disconnect()
@@ -157,8 +175,16 @@ export const make = (options: ProcessTransportOptions): Transport => {
         send: (message) => {
           child.send(message)
         },
-        terminate: () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+        terminate: kill,
+        stop: () => {
+          if (stopping !== undefined || exited !== undefined) return
+          // Killing it at once would drop what it wrote and has not left it yet (writes to a pipe are asynchronous):
+          // it exits on its own once flushed, and is killed only if it has not within the grace period.
+          if (!child.connected) return kill()
+          const stop: StopMessage = { _tag: "Stop" }
+          child.send(stop)
+          stopping = setTimeout(kill, STOP_GRACE)
+          stopping.unref()
         },
         setRef: (ref) => {
           if (ref) {

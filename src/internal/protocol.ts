@@ -71,11 +71,25 @@ export type FromWorker =
    * tasks fail with `TaskLoadError { message }` from now on, on every worker, and it is not imported again.
    */
   | { readonly _tag: "ImportRefused"; readonly module: string; readonly message: string }
+  /**
+   * A promise rejection was left unhandled by a task that had already settled (in its async context): the worker
+   * carries on, and the pool reports it against that task. `reason` is the rejection, rendered (its stack, if any).
+   */
+  | { readonly _tag: "Unhandled"; readonly task: string; readonly reason: string }
 
 /** The first message a child process receives: child processes have no `workerData`. */
 export interface InitMessage {
   readonly _tag: "Init"
   readonly init: WorkerInit
+}
+
+/**
+ * What a child process is sent when the pool stops it while it is idle (idle timeout, `maxTasksPerWorker`, closing):
+ * exit once what it wrote to stdout and stderr has left it. Worker threads need no such message: terminating one
+ * still delivers its output.
+ */
+export interface StopMessage {
+  readonly _tag: "Stop"
 }
 
 /** What a worker is told when it starts (worker_threads `workerData`, or an env variable for child processes). */

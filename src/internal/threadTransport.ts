@@ -48,6 +48,11 @@ export const make = (options: ThreadOptions): Transport => {
         terminate: () => {
           void worker.terminate()
         },
+        // A terminated thread's stdout and stderr still reach this process (they travel over its port): terminating
+        // loses nothing it wrote.
+        stop: () => {
+          void worker.terminate()
+        },
         setRef: (ref) => (ref ? worker.ref() : worker.unref())
       }
     }

@@ -34,6 +34,11 @@ export interface WorkerHandle {
   readonly send: (message: ToWorker, transfer?: ReadonlyArray<ArrayBuffer>) => void
   /** Kills the worker now (a stuck synchronous loop included). `onExit` follows. */
   readonly terminate: () => void
+  /**
+   * Stops an idle worker so that nothing it wrote is lost: it is asked to exit on its own, once its output has left
+   * it, and killed only if it has not exited within a grace period. `onExit` follows.
+   */
+  readonly stop: () => void
   /** Whether the worker keeps the parent process alive: only while it has work. */
   readonly setRef: (ref: boolean) => void
 }

@@ -2,15 +2,28 @@
  * The worker side, shared by thread and process entries: import task modules by URL (once per module), run tasks
  * on fibers, interrupt them on request, and send back one encoded outcome per task (or per chunk).
  *
+ * Each task runs in an async context that names it (`AsyncLocalStorage`), which Node keeps for whatever the task
+ * leaves behind (timers, promises). A promise rejection left unhandled is then charged to the task it came from: if
+ * that task has already settled, the worker reports it (`Unhandled`) and carries on — the task running now is not
+ * at fault; otherwise it is thrown, as Node would, and the worker dies with its own task.
+ *
  * @internal
  */
+import { AsyncLocalStorage } from "node:async_hooks"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Task from "../Task.ts"
 import * as Bootstrap from "./bootstrap.ts"
 import { claim, STARTED } from "./claims.ts"
-import { type ChunkResult, describeWireFailure, runChunkEncoded, runEncoded, transferablesOf } from "./codec.ts"
+import {
+  type ChunkResult,
+  describeWireFailure,
+  resultNotCloneable,
+  runChunkEncoded,
+  runEncoded,
+  transferablesOf
+} from "./codec.ts"
 import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
 
 export interface Port {
@@ -39,7 +52,26 @@ const loadError = (module: string, task: string, message: string): WireExit => (
   error: { _tag: "TaskLoadError", module, task, message }
 })
 
+/** The task an async context belongs to, and whether it has settled. */
+interface Owner {
+  readonly task: string
+  settled: boolean
+}
+
+const renderReason = (reason: unknown): string =>
+  reason instanceof Error ? (reason.stack ?? `${reason.name}: ${reason.message}`) : String(reason)
+
 export const runWorker = (port: Port, init: WorkerInit): void => {
+  const owners = new AsyncLocalStorage<Owner>()
+  process.on("unhandledRejection", (reason) => {
+    const owner = owners.getStore()
+    if (owner !== undefined && owner.settled) {
+      return port.post({ _tag: "Unhandled", task: owner.task, reason: renderReason(reason) })
+    }
+    // Its task still runs (or it is nobody's we know): what Node does by default, unless the task code listens too.
+    if (process.listenerCount("unhandledRejection") > 1) return
+    throw reason instanceof Error ? reason : new Error(`A promise was rejected and not handled: ${String(reason)}`)
+  })
   const modules = new Map<string, Loaded>()
   const loading = new Map<string, Promise<Loaded>>()
   /** Interrupts that arrived while the task's module was still loading. */
@@ -139,9 +171,11 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
       }
       const effect: Effect.Effect<WireExit | ChunkResult> =
         work._tag === "Run" ? runEncoded(resolved, work.payload) : runChunkEncoded(resolved, work.payloads)
-      const fiber = Effect.runFork(effect)
+      const owner: Owner = { task: resolved.name, settled: false }
+      const fiber = owners.run(owner, () => Effect.runFork(effect))
       slot.fiber = fiber
       fiber.addObserver((exit) => {
+        owner.settled = true
         post(id, resolved.name, exit)
         next()
       })
@@ -159,7 +193,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
       try {
         return port.post({ _tag: "ChunkDone", id, result: value }, transfer)
       } catch (cause) {
-        return port.post({ _tag: "ChunkDone", id, result: { values: [], failure: notCloneable(task, cause) } })
+        return port.post({ _tag: "ChunkDone", id, result: { values: [], failure: resultNotCloneable(task, cause) } })
       }
     }
     const wire = value
@@ -167,7 +201,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     try {
       port.post({ _tag: "Done", id, exit: wire }, transfer)
     } catch (cause) {
-      port.post({ _tag: "Done", id, exit: notCloneable(task, cause) })
+      port.post({ _tag: "Done", id, exit: resultNotCloneable(task, cause) })
     }
   }
 
@@ -213,14 +247,3 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     (cause) => port.post({ _tag: "InitFailed", message: String(cause) })
   )
 }
-
-/** The encoded result cannot cross the boundary (a function, a symbol...): report it instead of dying. */
-const notCloneable = (task: string, cause: unknown): WireExit => ({
-  _tag: "ExecutorError",
-  error: {
-    _tag: "EncodeError",
-    task,
-    which: "success",
-    message: `the encoded result cannot be sent back from the worker: ${cause instanceof Error ? cause.message : cause}`
-  }
-})

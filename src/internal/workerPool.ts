@@ -22,6 +22,9 @@
  * exactly, and an idle worker takes over a job pre-queued behind a long task elsewhere.
  * Child processes share no memory for claims, so they run one job at a time.
  *
+ * A worker retired while idle (idle timeout, `maxTasksPerWorker`, closing) is stopped gracefully (`retire`: a child
+ * exits on its own with its output flushed); one whose task is stuck or cancelled is killed (`terminate`).
+ *
  * Only starting and active workers count toward `maxWorkers`: a draining worker's slot is free at once, so the next
  * task never waits for an interrupted one. A worker that dies fails only the job it had started, with
  * `WorkerCrashed`; its pre-queued jobs go back to the head of the queue.
@@ -34,7 +37,7 @@
 import * as Effect from "effect/Effect"
 import { BrokenExecutor, EncodeError, TaskLoadError, WorkerCrashed } from "../ExecutorError.ts"
 import * as Claims from "./claims.ts"
-import { encodePayload } from "./codec.ts"
+import { encodePayload, payloadNotCloneable } from "./codec.ts"
 import type { Backend, Host, Job } from "./core.ts"
 import type { Initializer } from "./options.ts"
 import type { ChunkResult, FromWorker, WireExit, WorkerInit } from "./protocol.ts"
@@ -182,6 +185,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       host.pump()
     }
 
+    /** Kills a worker now: its task is stuck or cancelled, or the pool is broken. */
     const terminate = (worker: PoolWorker) => {
       clearTimer(worker)
       removeIdle(worker)
@@ -189,6 +193,19 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       // A worker on its way out keeps the process alive until it has exited, so shutdown can observe the exit.
       worker.handle.setRef(true)
       worker.handle.terminate()
+    }
+
+    /**
+     * Stops a worker that has no task (idle timeout, `maxTasksPerWorker`, closing): it exits on its own, so nothing
+     * it wrote just before is lost, and is killed only if it has not within the transport's grace period.
+     */
+    const retire = (worker: PoolWorker) => {
+      if (worker.state === "retiring") return
+      clearTimer(worker)
+      removeIdle(worker)
+      setState(worker, "retiring")
+      worker.handle.setRef(true)
+      worker.handle.stop()
     }
 
     const becomeIdle = (worker: PoolWorker) => {
@@ -205,7 +222,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       ) {
         worker.timer = setTimeout(() => {
           worker.timer = undefined
-          if (worker.state === "active" && worker.jobs.length === 0 && active > options.minWorkers) terminate(worker)
+          if (worker.state === "active" && worker.jobs.length === 0 && active > options.minWorkers) retire(worker)
         }, options.idleTimeout)
         worker.timer.unref()
       }
@@ -313,6 +330,8 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           refusedModules.set(message.module, message.message)
           recentModules.delete(message.module)
           return
+        case "Unhandled":
+          return host.unhandledRejection(message.task, worker.id, message.reason)
       }
     }
 
@@ -344,7 +363,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           setState(worker, "active")
           return becomeIdle(worker)
         }
-        return terminate(worker)
+        return retire(worker)
       }
       if (worker.state !== "active") return
       const next = worker.jobs[0]
@@ -352,7 +371,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (next !== undefined && next.state === "cancelled") return drain(worker)
       if (worker.jobs.length === 0) {
         if (worker.assigned >= options.maxTasksPerWorker) {
-          terminate(worker)
+          retire(worker)
           return topUp()
         }
         return becomeIdle(worker)
@@ -362,10 +381,12 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
 
     const describeExit = (worker: PoolWorker, exit: WorkerExit) => {
       const how = exit.oom
-        ? "ran out of memory"
-        : exit.signal !== null
-          ? `was killed by ${exit.signal}`
-          : `exited with code ${exit.exitCode}`
+        ? `ran out of memory${exit.signal === null ? "" : ` (${exit.signal})`}`
+        : exit.signal === "SIGABRT"
+          ? "aborted (SIGABRT)"
+          : exit.signal !== null
+            ? `was killed by ${exit.signal}`
+            : `exited with code ${exit.exitCode}`
       const error = exit.error instanceof Error ? `: ${exit.error.name}: ${exit.error.message}` : ""
       return `Worker ${worker.id} ${how}${error}`
     }
@@ -471,7 +492,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         worker.jobs.pop()
         worker.assigned--
         releaseCell(worker, job.id)
-        const message = `the payload cannot be sent to a worker: ${cause instanceof Error ? cause.message : cause}`
+        const message = payloadNotCloneable(cause)
         queueMicrotask(() => {
           host.fail(job, new EncodeError({ task: job.task.name, which: "payload", message }))
           if (worker.state === "active" && worker.jobs.length === 0) becomeIdle(worker)
@@ -501,11 +522,14 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       return best
     }
 
-    /** Jobs sent to a worker that has not started them. */
+    /** Jobs sent to a worker behind its first one that it has not started: they wait for it, and count as queued. */
     const waitingJobs = () => {
       let count = 0
       for (const worker of workers.values()) {
-        for (const job of worker.jobs) if (!startedOn(worker, job)) count++
+        // A worker's first job is running, or starts as soon as the worker reads it (the job before it is done):
+        // it waits for nothing. Counting it until its cell is claimed would leave a submit suspended on a full
+        // queue that nothing wakes when the claim lands, as the claim sends no message.
+        for (let i = 1; i < worker.jobs.length; i++) if (!startedOn(worker, worker.jobs[i])) count++
       }
       return count
     }
@@ -563,7 +587,12 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         closing = true
         if (workers.size === 0) return resume(Effect.void)
         onAllExited = () => resume(Effect.void)
-        for (const worker of workers.values()) terminate(worker)
+        // Idle workers exit on their own; one still busy with a cancelled task (closing past shutdownTimeout, or on
+        // interruption) is killed, as the interrupt policy would have.
+        for (const worker of workers.values()) {
+          if (worker.state === "draining" || worker.jobs.length > 0) terminate(worker)
+          else retire(worker)
+        }
       }),
       workers: () => active,
       spares: () => readySpares.size,

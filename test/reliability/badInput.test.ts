@@ -4,6 +4,7 @@
  * Cases run on every layer they apply to: module loading and structured clone only exist across a worker boundary.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as os from "node:os"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -161,14 +162,44 @@ const cases: ReadonlyArray<Case> = [
     })
   },
   {
+    // On layerFibers too: a payload nothing else would refuse must not pass a test suite run on fibers and then
+    // fail in production on workers.
     name: "a payload that cannot be cloned (a function, a symbol, a promise): EncodeError (payload)",
-    on: WORKERS,
+    on: ALL,
     run: Effect.gen(function* () {
-      for (const value of [{ callback: () => 1 }, Symbol("token"), Promise.resolve(1)]) {
+      let deep: unknown = { callback: () => 1 }
+      for (let i = 0; i < 40; i++) deep = { next: deep }
+      for (const value of [{ callback: () => 1 }, Symbol("token"), Promise.resolve(1), deep]) {
         const error = yield* submitAndFail(Executor.submit(anything, value))
         assert.instanceOf(error, ExecutorError.EncodeError)
         assert.deepInclude(error, { task: "anything", which: "payload" })
         assert.include(error.message, "cannot be sent to a worker")
+      }
+      // Objects that are not plain data are judged as structured clone judges them, refused or taken.
+      const refused = [
+        new Proxy({ a: 1 }, {}),
+        new WeakMap(),
+        new Map([["f", () => 1]]),
+        new (class {
+          f = () => 1
+        })()
+      ]
+      for (const value of refused) {
+        const error = yield* submitAndFail(Executor.submit(anything, value))
+        assert.instanceOf(error, ExecutorError.EncodeError, String(value))
+      }
+      const cyclic: Record<string, unknown> = { a: 1 }
+      cyclic.self = cyclic
+      for (const value of [
+        new Date(0),
+        new Uint8Array(3),
+        new Map([["a", 1]]),
+        new (class {
+          x = 1
+        })(),
+        cyclic
+      ]) {
+        yield* Effect.flatMap(Executor.submit(anything, value), (f) => Future.result(f))
       }
       // In a batch too.
       const inMap = yield* Effect.flip(
@@ -179,7 +210,7 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "a result that cannot be cloned: EncodeError (success)",
-    on: WORKERS,
+    on: ALL,
     run: Effect.gen(function* () {
       const error = yield* submitAndFail(Executor.submit(anything, "return a function"))
       assert.instanceOf(error, ExecutorError.EncodeError)
@@ -305,11 +336,47 @@ describe("bad task definitions: Task.make throws InvalidTask naming the problem"
 /** [options, option named, expected (a substring), received] */
 type OptionCase = readonly [Record<string, unknown>, string, string, string]
 
+/**
+ * What a duration option accepts: Node's timers wait at most 2^31 - 1 ms (a longer delay fires after 1 ms), so a
+ * longer duration is refused rather than silently shortened.
+ */
+const DURATION = "a duration from 0 to 2147483647 milliseconds"
+const OR_INFINITY = "or Infinity"
+
+/** Bad values every duration option refuses, with how they are shown. */
+const badDurations = (option: string, expected: string): ReadonlyArray<OptionCase> => [
+  [{ [option]: NaN }, option, expected, "NaN"],
+  [{ [option]: -1 }, option, expected, "-1"],
+  [{ [option]: -Infinity }, option, expected, "-Infinity"],
+  [{ [option]: "30 days" }, option, expected, '"30 days"'],
+  [{ [option]: 2 ** 31 }, option, expected, "2147483648"],
+  [{ [option]: [1, NaN] }, option, expected, "[1,null]"]
+]
+
+/**
+ * Bad values every count refuses: not a number, not an integer, not finite (unless `infinite`, which means no
+ * limit), and too large to count exactly (unless `huge` is false: a count of workers started at once is bounded
+ * lower, and a build that accepted 2^53 of them would never end).
+ */
+const badCounts = (
+  option: string,
+  expected: string,
+  { huge = true, infinite = false }: { readonly huge?: boolean; readonly infinite?: boolean } = {}
+): ReadonlyArray<OptionCase> => [
+  [{ [option]: NaN }, option, expected, "NaN"],
+  [{ [option]: -1 }, option, expected, "-1"],
+  [{ [option]: 1.5 }, option, expected, "1.5"],
+  [{ [option]: "2" }, option, expected, '"2"'],
+  [{ [option]: -Infinity }, option, expected, "-Infinity"],
+  ...(huge ? [[{ [option]: 2 ** 53 }, option, expected, "9007199254740992"] as const] : []),
+  ...(infinite ? [] : [[{ [option]: Infinity }, option, expected, "Infinity"] as const])
+]
+
 const common: ReadonlyArray<OptionCase> = [
-  [{ maxQueue: -1 }, "maxQueue", "a non-negative integer", "-1"],
   [{ maxQueue: 2.5 }, "maxQueue", "a non-negative integer", "2.5"],
+  ...badCounts("maxQueue", `a non-negative integer ${OR_INFINITY}`, { infinite: true }),
   [{ onFull: "drop" }, "onFull", 'one of "suspend", "fail"', '"drop"'],
-  [{ shutdownTimeout: -10 }, "shutdownTimeout", "a non-negative duration", "-10"],
+  ...badDurations("shutdownTimeout", `${DURATION}, ${OR_INFINITY}`),
   [{ shutdownTimeout: "whenever" }, "shutdownTimeout", "a duration", '"whenever"'],
   [{ initializer: { task: "setup", input: 1 } }, "initializer", "{ task, input }", '{"task":"setup","input":1}'],
   [{ name: "" }, "name", "a non-empty string", '""']
@@ -321,12 +388,34 @@ const workerOptions: ReadonlyArray<OptionCase> = [
   [{ maxWorkers: -2 }, "maxWorkers", "a positive integer", "-2"],
   [{ maxWorkers: 1.5 }, "maxWorkers", "a positive integer", "1.5"],
   [{ maxWorkers: "4" }, "maxWorkers", "a positive integer", '"4"'],
+  ...badCounts("maxWorkers", "a positive integer"),
   [{ minWorkers: -1 }, "minWorkers", "a non-negative integer", "-1"],
+  ...badCounts("minWorkers", "a non-negative integer"),
   [{ minWorkers: 3, maxWorkers: 2 }, "minWorkers", "at most `maxWorkers` (2)", "3"],
-  [{ idleTimeout: -1 }, "idleTimeout", "a non-negative duration", "-1"],
-  [{ interruptGracePeriod: -5 }, "interruptGracePeriod", "a non-negative duration", "-5"],
-  [{ interruptGracePeriod: Infinity }, "interruptGracePeriod", "a finite duration", "Infinity"],
+  // Spares boot at once and stand in for workers lost: more than `maxWorkers` of them would never be used, and an
+  // unbounded number would start workers without end.
+  ...badCounts("spareWorkers", "an integer from 0 to `maxWorkers`", { huge: false }),
+  [{ spareWorkers: 2, maxWorkers: 1 }, "spareWorkers", "an integer from 0 to `maxWorkers` (1)", "2"],
+  [
+    { spareWorkers: os.availableParallelism() + 1 },
+    "spareWorkers",
+    `an integer from 0 to \`maxWorkers\` (${os.availableParallelism()})`,
+    String(os.availableParallelism() + 1)
+  ],
+  ...badDurations("idleTimeout", `${DURATION}, ${OR_INFINITY}`),
+  ...badDurations("interruptGracePeriod", DURATION),
+  [{ interruptGracePeriod: Infinity }, "interruptGracePeriod", DURATION, "Infinity"],
   [{ maxTasksPerWorker: 0 }, "maxTasksPerWorker", "a positive integer", "0"],
+  ...badCounts("maxTasksPerWorker", `a positive integer ${OR_INFINITY}`, { infinite: true }),
+  ...["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"].flatMap(
+    (key): ReadonlyArray<OptionCase> =>
+      [NaN, -1, 0, Infinity, "64"].map((bad) => [
+        { resourceLimits: { [key]: bad } },
+        `resourceLimits.${key}`,
+        "a positive number of megabytes",
+        typeof bad === "string" ? `"${bad}"` : String(bad)
+      ])
+  ),
   [{ interrupt: "kill" }, "interrupt", 'one of "cooperative", "terminate"', '"kill"'],
   [{ resourceLimits: { heapMb: 10 } }, "resourceLimits", "an object with any of", '"heapMb"'],
   [{ resourceLimits: 64 }, "resourceLimits", "an object with any of", "64"],
@@ -356,12 +445,84 @@ const optionCases: Record<LayerName, ReadonlyArray<OptionCase>> = {
   layerFibers: [
     ...common,
     [{ concurrency: 0 }, "concurrency", "a positive integer", "0"],
-    [{ concurrency: -1 }, "concurrency", "a positive integer", "-1"]
+    ...badCounts("concurrency", "a positive integer")
   ]
 }
 
+/** Every numeric option of each layer: the tables above must refuse bad values of each. */
+const workerNumeric = [
+  "maxQueue",
+  "shutdownTimeout",
+  "maxWorkers",
+  "minWorkers",
+  "spareWorkers",
+  "idleTimeout",
+  "interruptGracePeriod",
+  "maxTasksPerWorker",
+  "resourceLimits.maxOldGenerationSizeMb",
+  "resourceLimits.maxYoungGenerationSizeMb",
+  "resourceLimits.codeRangeSizeMb",
+  "resourceLimits.stackSizeMb"
+]
+const numericOptions: Record<LayerName, ReadonlyArray<string>> = {
+  layerFibers: ["maxQueue", "shutdownTimeout", "concurrency"],
+  layerWorkerThreads: workerNumeric,
+  layerProcesses: workerNumeric
+}
+const numericMapOptions = ["chunksize", "buffersize", "timeout"]
+
+/** [options, option named, expected (a substring), received] for `Executor.map`. */
+const mapOptionCases: ReadonlyArray<OptionCase> = [
+  [{ chunksize: 0 }, "chunksize", "a positive integer", "0"],
+  ...badCounts("chunksize", "a positive integer"),
+  [{ buffersize: 0 }, "buffersize", "a positive integer", "0"],
+  ...badCounts("buffersize", "a positive integer"),
+  ...badDurations("timeout", `${DURATION}, ${OR_INFINITY}`)
+]
+
 const rawLayer = (layer: LayerName, options: unknown) =>
   (Executor[layer] as (options: unknown) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>)(options)
+
+describe("numeric options", () => {
+  it("every numeric option has bad values in the tables: NaN, negative, fractional or too large", () => {
+    const covered = (cases: ReadonlyArray<OptionCase>, option: string) => {
+      const values = cases.filter(([, named]) => named === option).map(([, , , received]) => received)
+      return values.includes("NaN") && values.includes("-1")
+    }
+    for (const layer of ALL) {
+      for (const option of numericOptions[layer]) {
+        assert.isTrue(covered(optionCases[layer], option), `${layer}: ${option}`)
+      }
+    }
+    for (const option of numericMapOptions) assert.isTrue(covered(mapOptionCases, option), `map: ${option}`)
+  })
+
+  it.live.each(ALL)(
+    "%s accepts the edges of each range: Infinity where it means no limit, the longest timer",
+    (layer) =>
+      Effect.gen(function* () {
+        const edges: Record<string, unknown> =
+          layer === "layerFibers"
+            ? { concurrency: 1, maxQueue: Infinity, shutdownTimeout: 2 ** 31 - 1 }
+            : {
+                maxWorkers: 1,
+                minWorkers: 0,
+                spareWorkers: 1,
+                maxQueue: Infinity,
+                shutdownTimeout: Infinity,
+                idleTimeout: "24 days",
+                interruptGracePeriod: 2 ** 31 - 1,
+                maxTasksPerWorker: Infinity
+              }
+        const result = yield* Effect.scoped(
+          Effect.flatMap(Layer.build(rawLayer(layer, edges)), (context) =>
+            Effect.flatMap(Executor.submit(double, 21), (f) => Future.result(f)).pipe(Effect.provideContext(context))
+          )
+        )
+        assert.strictEqual(result, 42)
+      })
+  )
+})
 
 describe.each(ALL)("invalid options on %s", (layer) => {
   it.live.each(optionCases[layer])("%o: InvalidOptions naming %s", ([options, option, expected, received]) =>
@@ -384,17 +545,16 @@ describe.each(ALL)("invalid options on %s", (layer) => {
     })
   )
 
-  it.live.each([
-    [{ chunksize: 0 }, "chunksize", "0"],
-    [{ buffersize: -1 }, "buffersize", "-1"],
-    [{ timeout: -5 }, "timeout", "-5"]
-  ] as const)("map options %o: InvalidOptions naming %s; the executor is unaffected", ([options, option, received]) =>
-    unaffected(
-      Effect.gen(function* () {
-        const error = yield* Effect.flip(Stream.runCollect(Executor.map(double, [1, 2], options)))
-        assert.instanceOf(error, ExecutorError.InvalidOptions)
-        assert.deepInclude(error, { option, received })
-      })
-    ).pipe(Effect.provide(layers[layer]()))
+  it.live.each(mapOptionCases)(
+    "map options %o: InvalidOptions naming %s; the executor is unaffected",
+    ([options, option, expected, received]) =>
+      unaffected(
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(Stream.runCollect(Executor.map(double, [1, 2], options)))
+          assert.instanceOf(error, ExecutorError.InvalidOptions)
+          assert.deepInclude(error, { option, received })
+          assert.include(error.expected, expected)
+        })
+      ).pipe(Effect.provide(layers[layer]()))
   )
 })
