@@ -264,8 +264,18 @@ export const make = Effect.fnUntraced(function* (
       running--
       runningJobs.delete(job)
       queuedCount++
-      if (head > 0) queue[--head] = job
-      else queue.unshift(job)
+      // Back in its place by age (FIFO): ahead of every younger queued job, behind any older one handed back before
+      // it. Put at the head each time, a job handed back by a crash would overtake an older one handed back by an
+      // interrupt. Jobs handed back are older than the rest of the queue, so the search stops within them.
+      let at = head
+      while (at < queue.length && !(queue[at].state === "queued" && queue[at].id > job.id)) at++
+      if (head > 0) {
+        for (let i = head; i < at; i++) queue[i - 1] = queue[i]
+        head--
+        queue[at - 1] = job
+      } else {
+        queue.splice(at, 0, job)
+      }
     },
     unhandledRejection: (task, workerId, reason) => {
       counts.unhandledRejections++
