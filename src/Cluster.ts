@@ -8,16 +8,24 @@
  * core: importing `effect-futures` never loads Effect Cluster, `node:sqlite` or a SQL client. Postgres storage needs
  * the optional peer `@effect/sql-pg`.
  *
+ * Safe by default: a runner runs only the task modules in its `modules`, imports them only in its workers and only
+ * once allowed, and refuses to listen beyond loopback without a `secret`; with a `secret`, every request and reply is
+ * authenticated (HMAC-SHA256), including the rows in storage. See `docs/security.md` for the threat model.
+ *
  * @since 0.2.0
  */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { InvalidOptions } from "./ExecutorError.ts"
+import type * as Redacted from "effect/Redacted"
+import type { ClusterStorageError, InvalidOptions } from "./ExecutorError.ts"
 import * as Executor from "./Executor.ts"
 import * as ClusterClient from "./internal/cluster/client.ts"
 import * as ClusterLayers from "./internal/cluster/layers.ts"
+import * as Allowlist from "./internal/cluster/allowlist.ts"
+import { remoteTask } from "./internal/cluster/remoteTask.ts"
 import * as ClusterRunner from "./internal/cluster/runner.ts"
+import * as ClusterStorage from "./internal/cluster/storage.ts"
 import * as Core from "./internal/core.ts"
 import * as Parse from "./internal/options.ts"
 import { coreOptions, makeService, parseCommon } from "./internal/service.ts"
@@ -55,10 +63,19 @@ export interface Timings {
 export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
   /**
    * Where the cluster keeps its state, shared by every runner and client: a `postgres://` URL (for runners on
-   * several machines), or a SQLite file path (one machine only: every process opens the same file). Default
-   * `"effect-futures-cluster.db"` in the working directory.
+   * several machines), or a SQLite file path (one machine only: every process opens the same file; a relative path
+   * is resolved against the working directory). Default `~/.effect-futures/cluster.db` (in the user's home
+   * directory). Give a URL that holds a password as `Redacted.make(url)`: errors and logs name it with the password
+   * replaced by `***` either way. A new SQLite file is created with mode 0600.
    */
-  readonly storage?: string | undefined
+  readonly storage?: string | Redacted.Redacted<string> | undefined
+  /**
+   * The secret shared by the cluster's clients and runners (at least 16 bytes; a string or, better, a `Redacted`):
+   * every request is signed with it and every reply must verify with it, so a runner runs nothing a holder of the
+   * secret did not send, and this client accepts no reply a runner with the secret did not write. Default: none
+   * (only for runners that listen on loopback). Give every client and runner the same one.
+   */
+  readonly secret?: string | Redacted.Redacted<string> | undefined
   /**
    * `"persisted"` (default): each task is stored until a runner has answered it, so a runner's death re-runs its
    * tasks on the others (at least once), at ~8–11 ms a round trip here; its rows are deleted once it has settled
@@ -135,7 +152,7 @@ export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
  * @since 0.2.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, InvalidOptions> =>
+export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, InvalidOptions | ClusterStorageError> =>
   Layer.unwrap(
     Effect.gen(function* () {
       const parsed = yield* Parse.parse(() => {
@@ -143,10 +160,12 @@ export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Inv
         if ((options as Executor.CommonOptions).initializer !== undefined) {
           throw Parse.invalid("initializer", "no initializer (give it to the runners' `workers`)", "an initializer")
         }
+        knownKeys(options, clientKeys, "Cluster.layer")
+        const storage = ClusterStorage.parseStorage(options.storage)
         return {
           ...parseCommon(options, "cluster"),
-          client: ClusterLayers.parseClient(options),
-          storage: ClusterLayers.parseStorage(options.storage),
+          client: ClusterLayers.parseClient(options, storage),
+          storage,
           sharding: {
             shardsPerGroup: Parse.positiveInt("shardsPerGroup", options.shardsPerGroup, 300),
             timings: ClusterLayers.parseTimings(options.timings)
@@ -171,8 +190,36 @@ export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Inv
  * @category models
  */
 export interface RunnerOptions {
+  /**
+   * The task modules this runner may run: `file:` URLs of modules (`new URL("./tasks.js", import.meta.url)`,
+   * `import.meta.resolve("./tasks.js")`) or of directories, ending in `/`, whose modules it may all run (absolute
+   * paths are accepted too). Required: a runner with no `modules` does not start. A task whose module is elsewhere
+   * fails its future with `TaskNotAllowed`, and nothing of it is imported; `data:`, `http:`, `https:`, `blob:` and
+   * `node:` URLs are refused always. Modules are matched on their resolved path, symbolic links followed, and are
+   * imported only in the runner's workers, once allowed.
+   */
+  readonly modules?: ReadonlyArray<string | URL> | undefined
   /** The cluster's storage, as in {@link Options}: the same for every runner and client. */
-  readonly storage?: string | undefined
+  readonly storage?: string | Redacted.Redacted<string> | undefined
+  /**
+   * The secret shared by the cluster, as in {@link Options}: the runner runs only requests signed with it, refuses
+   * replays, and signs its replies. Required when the runner listens beyond loopback (`listenHost`, else `host`,
+   * is not `localhost`, `127.x.x.x` or `::1`), unless `insecure` is true.
+   */
+  readonly secret?: string | Redacted.Redacted<string> | undefined
+  /**
+   * Lets a runner listen beyond loopback without a `secret` (default `false`): anyone who reaches its port, or can
+   * write to the storage, can then run any allowed task with any input. Only for a network you trust entirely.
+   */
+  readonly insecure?: boolean | undefined
+  /**
+   * How long a request stays acceptable after its client issued it (default `"1 hour"`; with a `secret` only).
+   * Within it a request id runs once (a replay is refused); after it, a request is refused as out of date. Set it
+   * above the longest a task may wait for a runner plus run before its runner dies: a persisted task delivered to a
+   * survivor later than this fails with `Unauthenticated` instead of running again. The runner remembers each
+   * request for this long (~100 bytes each).
+   */
+  readonly replayWindow?: Duration.Input | undefined
   /** The host other runners and clients reach this runner at. Default `"localhost"`. */
   readonly host?: string | undefined
   /** The port it listens on. Default `34431`. */
@@ -211,11 +258,12 @@ export interface RunnerOptions {
  * @since 0.2.0
  * @category layers
  */
-export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, InvalidOptions> =>
+export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, InvalidOptions | ClusterStorageError> =>
   Layer.unwrap(
     Effect.gen(function* () {
       const parsed = yield* Parse.parse(() => {
         Parse.object(options)
+        knownKeys(options, runnerKeys, "Cluster.layerRunner")
         const host = options.host ?? "localhost"
         if (typeof host !== "string" || host.length === 0) throw Parse.invalid("host", "a host name", host)
         if (options.listenHost !== undefined && (typeof options.listenHost !== "string" || options.listenHost === "")) {
@@ -227,8 +275,24 @@ export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, Inv
           options.entityConcurrency === undefined || options.entityConcurrency === "unbounded"
             ? ("unbounded" as const)
             : Parse.positiveInt("entityConcurrency", options.entityConcurrency, 1)
+        const modules = Allowlist.parse(options.modules, remoteTask.module)
+        const key = ClusterLayers.parseSecret(options.secret)
+        const insecure = ClusterLayers.parseInsecure(options.insecure)
+        const listensOn = options.listenHost ?? host
+        if (key === undefined && !insecure && !ClusterLayers.isLoopback(listensOn)) {
+          throw Parse.invalid(
+            "secret",
+            `a secret for a runner that listens beyond loopback (on ${listensOn}), or \`insecure: true\` to run without one on purpose`,
+            undefined
+          )
+        }
+        const replayWindow = Parse.duration("replayWindow", options.replayWindow, 3_600_000)!
+        if (replayWindow <= 0) throw Parse.invalid("replayWindow", "a positive duration", options.replayWindow)
         return {
-          storage: ClusterLayers.parseStorage(options.storage),
+          storage: ClusterStorage.parseStorage(options.storage),
+          modules,
+          key,
+          replayWindow,
           address: { host, port, listenHost: options.listenHost },
           entityConcurrency,
           sharding: {
@@ -240,11 +304,55 @@ export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, Inv
       const local = Executor.layerWorkerThreads({ name: "cluster-runner", ...options.workers })
       return Layer.unwrap(
         Effect.map(Executor.Executor, (executor) =>
-          ClusterRunner.layerEntities(executor, { entityConcurrency: parsed.entityConcurrency })
+          ClusterRunner.layerEntities(executor, {
+            entityConcurrency: parsed.entityConcurrency,
+            allowlist: parsed.modules,
+            key: parsed.key,
+            replayWindow: parsed.replayWindow,
+            storage: parsed.storage.display
+          })
         )
       ).pipe(
         Layer.provide(local),
         Layer.provide(ClusterLayers.runnerSharding(parsed.sharding, parsed.storage, parsed.address))
       )
     })
+  )
+
+const clientKeys: ReadonlyArray<keyof Options> = [
+  "maxQueue",
+  "onFull",
+  "shutdownTimeout",
+  "name",
+  "storage",
+  "secret",
+  "durability",
+  "entityIds",
+  "maxInFlight",
+  "submitDeadline",
+  "shardsPerGroup",
+  "timings"
+]
+
+const runnerKeys: ReadonlyArray<keyof RunnerOptions> = [
+  "modules",
+  "storage",
+  "secret",
+  "insecure",
+  "replayWindow",
+  "host",
+  "port",
+  "listenHost",
+  "entityConcurrency",
+  "workers",
+  "shardsPerGroup",
+  "timings"
+]
+
+/** Rejects an unknown key (a misspelt `secret` must not pass in silence) without showing any value. */
+const knownKeys = (options: object, valid: ReadonlyArray<string>, layer: string) =>
+  Parse.knownKeys(
+    Object.fromEntries(Object.entries(options).map(([key, value]) => [key, value === undefined ? undefined : "…"])),
+    valid,
+    layer
   )

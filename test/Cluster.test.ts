@@ -23,7 +23,9 @@ import {
   queryStorage,
   sqliteStorage,
   startCluster,
-  tables
+  fixtureModules,
+  tables,
+  testSecret
 } from "./fixtures/clusterHarness.ts"
 import { richEcho, slowJob, starts } from "./fixtures/clusterTasks.ts"
 import { makeBoard } from "./fixtures/latch.ts"
@@ -53,15 +55,27 @@ beforeAll(async () => {
 afterAll(() => Effect.runPromise(Scope.close(sharedScope, Exit.void)), 60_000)
 
 const clientOf = (options: Cluster.Options = {}) =>
-  Cluster.layer({ storage: shared!.storage, timings: fastTimings, submitDeadline: "20 seconds", ...options })
+  Cluster.layer({
+    storage: shared!.storage,
+    secret: testSecret,
+    timings: fastTimings,
+    submitDeadline: "20 seconds",
+    ...options
+  })
 
 contractSuite(label, (options) =>
   clientOf({
     maxInFlight: options.workers,
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
-  })
+  }).pipe(
+    Layer.catchTag("ClusterStorageError", (error) => Layer.effectDiscard(Effect.die(error)))
+  ) as Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>
 )
+
+/** The option an `InvalidOptions` names, or the tag of another error. */
+const optionOf = (error: ExecutorError.InvalidOptions | ExecutorError.ClusterStorageError) =>
+  error._tag === "InvalidOptions" ? error.option : error._tag
 
 describe(`${label}: across runners`, () => {
   it.live("interrupting a running future interrupts its task on the runner", () =>
@@ -165,15 +179,17 @@ describe(`${label}: across runners`, () => {
   it.live("bad cluster options fail the layer with InvalidOptions", () =>
     Effect.gen(function* () {
       const build = (options: Cluster.Options) => Effect.flip(Layer.build(Cluster.layer(options)).pipe(Effect.scoped))
-      assert.strictEqual((yield* build({ durability: "forever" as never })).option, "durability")
-      assert.strictEqual((yield* build({ entityIds: 0 })).option, "entityIds")
-      assert.strictEqual((yield* build({ storage: "" })).option, "storage")
+      assert.strictEqual(optionOf(yield* build({ durability: "forever" as never })), "durability")
+      assert.strictEqual(optionOf(yield* build({ entityIds: 0 })), "entityIds")
+      assert.strictEqual(optionOf(yield* build({ storage: "" })), "storage")
       assert.strictEqual(
-        (yield* build({ timings: { lockExpiration: 1000, lockRefreshInterval: 2000 } })).option,
+        optionOf(yield* build({ timings: { lockExpiration: 1000, lockRefreshInterval: 2000 } })),
         "timings.lockRefreshInterval"
       )
-      const runner = yield* Effect.flip(Layer.build(Cluster.layerRunner({ port: 70000 })).pipe(Effect.scoped))
-      assert.strictEqual(runner.option, "port")
+      const runner = yield* Effect.flip(
+        Layer.build(Cluster.layerRunner({ modules: [fixtureModules], port: 70000 })).pipe(Effect.scoped)
+      )
+      assert.strictEqual(optionOf(runner), "port")
     })
   )
 })
@@ -182,7 +198,9 @@ describe(`${label}: no runner`, () => {
   it.live("a task submitted while no runner is up fails with ClusterUnavailable after the submit deadline", () =>
     Effect.gen(function* () {
       const storage = yield* storageFor
-      const context = yield* Layer.build(Cluster.layer({ storage, timings: fastTimings, submitDeadline: "1 second" }))
+      const context = yield* Layer.build(
+        Cluster.layer({ storage, secret: testSecret, timings: fastTimings, submitDeadline: "1 second" })
+      )
       const future = yield* Executor.submit(double, 1).pipe(Effect.provideContext(context))
       const error = failureOf(yield* Future.await(future))
       assert.instanceOf(error, ExecutorError.ClusterUnavailable)
@@ -204,7 +222,7 @@ describe(`${label}: failover`, () => {
           Effect.sync(() => fs.rmSync(path.dirname(log), { recursive: true, force: true }))
         )
         const context = yield* Layer.build(
-          Cluster.layer({ storage, durability, timings: fastTimings, submitDeadline: "60 seconds" })
+          Cluster.layer({ storage, durability, secret: testSecret, timings: fastTimings, submitDeadline: "60 seconds" })
         )
         const pids = new Set(cluster.runners.map((runner) => runner.pid))
         // Runners that have just joined take their shards over a few assignment rounds: wait until every runner

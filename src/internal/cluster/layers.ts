@@ -26,11 +26,11 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as RpcSerialization from "effect/rpc/RpcSerialization"
 import * as SqlClient from "effect/sql/SqlClient"
+import type { ClusterStorageError } from "../../ExecutorError.ts"
 import * as Options from "../options.ts"
+import * as Auth from "./auth.ts"
 import type { ClientOptions, ClusterServices } from "./client.ts"
-
-/** Where a cluster keeps its state when no `storage` is given: one SQLite file in the working directory. */
-export const defaultStorage = "effect-futures-cluster.db"
+import * as Storage from "./storage.ts"
 
 export interface Timings {
   readonly lockExpiration: number
@@ -48,14 +48,6 @@ const timingDefaults: Timings = {
   refreshAssignmentsInterval: 1_000,
   messagePollInterval: 1_000,
   replyPollInterval: 100
-}
-
-export const parseStorage = (value: unknown): string => {
-  if (value === undefined) return defaultStorage
-  if (typeof value !== "string" || value.length === 0) {
-    throw Options.invalid("storage", "a SQLite file path or a postgres:// URL", value)
-  }
-  return value
 }
 
 export const parseTimings = (value: unknown): Timings => {
@@ -107,61 +99,33 @@ const shardingConfig = (
   entityMailboxCapacity: "unbounded"
 })
 
-/**
- * The shared SQL storage: Postgres for a `postgres://` URL, otherwise a SQLite file. Each client is imported only
- * when a cluster uses it: `@effect/sql-pg` is an optional peer a SQLite user never installs, and `node:sqlite` is
- * never loaded by a Postgres user.
- */
-export const storageLayer = (storage: string): Layer.Layer<SqlClient.SqlClient> =>
-  Layer.unwrap(
-    /^postgres(ql)?:\/\//.test(storage)
-      ? Effect.map(
-          importPeer(() => import("@effect/sql-pg/PgClient"), "@effect/sql-pg"),
-          (PgClient) => PgClient.layer({ url: Redacted.make(storage) })
-        )
-      : Effect.map(
-          Effect.promise(() => import("./sqlite.ts")),
-          (Sqlite) => Sqlite.layer({ filename: storage, busyTimeout: 10_000 })
-        )
-  ).pipe(Layer.orDie) as Layer.Layer<SqlClient.SqlClient>
-
-/** Imports an optional peer, or dies with the command that installs it. */
-const importPeer = <M>(load: () => Promise<M>, name: string): Effect.Effect<M> =>
-  Effect.tryPromise({
-    try: load,
-    catch: (cause) =>
-      new Error(
-        `Cluster storage on Postgres needs the optional peer dependency \`${name}\`, which could not be loaded ` +
-          `(${(cause as { code?: string }).code ?? String(cause)}). Install it: npm install ${name}`
-      )
-  }).pipe(Effect.orDie)
-
-/**
- * The table prefix of the cluster's message storage (`<prefix>_messages`, `<prefix>_replies`): Effect Cluster's
- * default, named here because the client's pruner deletes from those tables too.
- */
-export const storagePrefix = "cluster"
-
 type ShardingOut = Sharding.Sharding | Runners.Runners | RunnerStorage.RunnerStorage | SqlClient.SqlClient
 
+/**
+ * Sharding over the storage: the storage is checked first (its failures are typed), then Effect Cluster's message
+ * and runner storage run on it (their migrations have run already).
+ */
 const withStorage = (
   socket: Layer.Layer<Sharding.Sharding | Runners.Runners, unknown, any>,
   config: Partial<ShardingConfig.ShardingConfig["Service"]>,
-  storage: string
-): Layer.Layer<ShardingOut> =>
-  socket.pipe(
-    Layer.provideMerge(
-      SqlMessageStorage.layerWith({ prefix: storagePrefix }).pipe(Layer.provide(NodeCrypto.layerDigest))
-    ),
-    Layer.provideMerge(Layer.orDie(SqlRunnerStorage.layer)),
-    Layer.provide(ShardingConfig.layer(config)),
-    Layer.provide(RpcSerialization.layerSchemaBinary()),
-    Layer.provideMerge(storageLayer(storage)),
-    Layer.orDie
-  ) as Layer.Layer<ShardingOut>
+  storage: Storage.Storage
+): Layer.Layer<ShardingOut, ClusterStorageError> =>
+  Layer.orDie(
+    socket.pipe(
+      Layer.provideMerge(
+        SqlMessageStorage.layerStorage({ prefix: Storage.storagePrefix }).pipe(Layer.provide(NodeCrypto.layerDigest))
+      ),
+      Layer.provideMerge(SqlRunnerStorage.layerStorage({ prefix: Storage.storagePrefix })),
+      Layer.provide(ShardingConfig.layer(config)),
+      Layer.provide(RpcSerialization.layerSchemaBinary())
+    ) as Layer.Layer<Exclude<ShardingOut, SqlClient.SqlClient>, unknown, SqlClient.SqlClient>
+  ).pipe(Layer.provideMerge(Storage.layer(storage)))
 
 /** Sharding for a client: it sends to runners and hosts no shards. */
-export const clientSharding = (settings: ShardingSettings, storage: string): Layer.Layer<ShardingOut> =>
+export const clientSharding = (
+  settings: ShardingSettings,
+  storage: Storage.Storage
+): Layer.Layer<ShardingOut, ClusterStorageError> =>
   withStorage(
     Layer.provide(SocketRunner.layerClientOnly, NodeClusterSocket.layerClientProtocol),
     shardingConfig(settings, undefined),
@@ -171,9 +135,9 @@ export const clientSharding = (settings: ShardingSettings, storage: string): Lay
 /** Sharding for a runner: it listens on its address, takes shards and checks the other runners' health. */
 export const runnerSharding = (
   settings: ShardingSettings,
-  storage: string,
+  storage: Storage.Storage,
   address: { readonly host: string; readonly port: number; readonly listenHost: string | undefined }
-): Layer.Layer<ShardingOut> =>
+): Layer.Layer<ShardingOut, ClusterStorageError> =>
   withStorage(
     Layer.provide(SocketRunner.layer, [
       NodeClusterSocket.layerSocketServer,
@@ -197,7 +161,7 @@ export const clusterServices: Effect.Effect<ClusterServices, never, ShardingOut>
     runners: yield* Runners.Runners,
     runnerStorage: yield* RunnerStorage.RunnerStorage,
     sql: yield* SqlClient.SqlClient,
-    storagePrefix
+    storagePrefix: Storage.storagePrefix
   }
 })
 
@@ -206,13 +170,39 @@ export const parseClient = (options: {
   readonly entityIds?: unknown
   readonly maxInFlight?: unknown
   readonly submitDeadline?: unknown
-}): ClientOptions => {
+  readonly secret?: unknown
+}, storage: Storage.Storage): ClientOptions => {
   const submitDeadline = Options.duration("submitDeadline", options.submitDeadline, 30_000, true)!
   return {
     durability: Options.oneOf("durability", options.durability, ["persisted", "volatile"] as const, "persisted"),
     entityIds: Options.positiveInt("entityIds", options.entityIds, 256),
     maxInFlight: Options.positiveInt("maxInFlight", options.maxInFlight, 256),
     submitDeadline,
-    probeInterval: Math.max(50, Math.min(1_000, submitDeadline / 4))
+    probeInterval: Math.max(50, Math.min(1_000, submitDeadline / 4)),
+    key: parseSecret(options.secret),
+    storage: storage.display,
+    scrub: storage.scrub
   }
+}
+
+/** The `secret` option: a string or a `Redacted` string of at least 16 bytes. Its value never appears in an error. */
+export const parseSecret = (value: unknown): Auth.Key => {
+  if (value === undefined) return undefined
+  const expected = `a string or a Redacted string of at least ${Auth.minSecretBytes} bytes`
+  if (typeof value !== "string" && !Redacted.isRedacted(value)) throw Options.invalid("secret", expected, typeof value)
+  const key = Auth.keyOf(value as string | Redacted.Redacted<string>)
+  if (typeof key === "string") throw Options.invalid("secret", expected, "a secret that is not (value not shown)")
+  return key
+}
+
+export const parseInsecure = (value: unknown): boolean => {
+  if (value === undefined) return false
+  if (typeof value !== "boolean") throw Options.invalid("insecure", "a boolean", value)
+  return value
+}
+
+/** Whether a host to listen on reaches only this machine. */
+export const isLoopback = (host: string): boolean => {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase()
+  return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare) || bare === "::ffff:127.0.0.1"
 }
