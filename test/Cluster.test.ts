@@ -12,11 +12,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Executor, ExecutorError, Future } from "../src/index.ts"
+import { Executor, ExecutorError, Future, Task } from "../src/index.ts"
 import * as Cluster from "../src/Cluster.ts"
 import { contractSuite, failureOf } from "./contract.ts"
 import {
   countRows,
+  execStorage,
   fastTimings,
   type TestCluster,
   poll,
@@ -27,10 +28,12 @@ import {
   tables,
   testSecret
 } from "./fixtures/clusterHarness.ts"
+import { writeMarker } from "./fixtures/clusterMarker.ts"
 import { richEcho, slowJob, starts } from "./fixtures/clusterTasks.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { Boom, double, gated } from "./fixtures/tasks.ts"
 import { exitWith } from "./fixtures/workerTasks.ts"
+import { outsideMarker } from "./outside/markerTasks.ts"
 import { eventually } from "./workerContract.ts"
 
 const postgres = process.env.EFFECT_FUTURES_POSTGRES_URL
@@ -44,15 +47,24 @@ let databases = 0
 const storageFor =
   postgres === undefined ? sqliteStorage : Effect.sync(() => `${postgres}/effect_futures_${++databases}`)
 
+/** Where the security tests' tasks write their markers; a runner that imported `test/outside/` would write `imported`. */
+const markers = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-markers-"))
+const importMarker = path.join(markers, "imported")
+
 /** One cluster for the contract suite and the tests that do not kill runners. */
 let shared: TestCluster | undefined
 const sharedScope = Scope.makeUnsafe()
 beforeAll(async () => {
   shared = await Effect.runPromise(
-    Effect.flatMap(storageFor, (storage) => startCluster(storage, 3)).pipe(Scope.provide(sharedScope))
+    Effect.flatMap(storageFor, (storage) =>
+      startCluster(storage, 3, { env: { EFFECT_FUTURES_TEST_IMPORT_MARKER: importMarker } })
+    ).pipe(Scope.provide(sharedScope))
   )
 }, 60_000)
-afterAll(() => Effect.runPromise(Scope.close(sharedScope, Exit.void)), 60_000)
+afterAll(async () => {
+  await Effect.runPromise(Scope.close(sharedScope, Exit.void))
+  fs.rmSync(markers, { recursive: true, force: true })
+}, 60_000)
 
 const clientOf = (options: Cluster.Options = {}) =>
   Cluster.layer({
@@ -372,4 +384,161 @@ describe("Cluster.layer: runner processes", () => {
     assert.instanceOf(back, ExecutorError.ClusterUnavailable)
     assert.deepStrictEqual({ ...back }, { ...error })
   })
+})
+
+/** A task whose module is a `data:` URL: importing it would write the marker file. */
+const dataMarker = (file: string) =>
+  Task.make(`dataMarker${path.basename(file)}`, {
+    module: `data:text/javascript,import("node:fs").then((fs) => fs.writeFileSync(${JSON.stringify(file)}, "imported"))`,
+    payload: Schema.String,
+    success: Schema.String,
+    run: () => Effect.succeed("never")
+  })
+
+let markerCount = 0
+const markerFile = () => path.join(markers, `marker-${++markerCount}`)
+
+/** The shared cluster answers a legitimate task: its runners are healthy after what a test sent them. */
+const stillServes = Effect.suspend(() => Effect.gen(function* () {
+  const file = markerFile()
+  assert.strictEqual(yield* yield* Executor.submit(writeMarker, { file }), "ran")
+  assert.isTrue(fs.existsSync(file))
+  assert.deepStrictEqual(
+    yield* Effect.forEach([1, 2, 3], (n) => Effect.flatMap(Executor.submit(double, n), Future.result)),
+    [2, 4, 6]
+  )
+}).pipe(Effect.provide(clientOf())))
+
+/**
+ * Waits until every runner of the shared cluster answers, so that its shards have settled: a runner refuses a replay
+ * of a request it ran itself, and a shard that moved would bring the replay to another runner.
+ */
+const everyRunnerAnswers = Effect.suspend(() => {
+  const answered = new Set<number>()
+  return eventually(
+    Effect.gen(function* () {
+      const batch = yield* Effect.forEach(Array.from({ length: 12 }), () =>
+        Effect.flatMap(Executor.submit(slowJob, { index: 0, millis: 0, log: os.devNull }), (f) => Future.result(f))
+      )
+      for (const { pid } of batch) answered.add(pid)
+      return answered.size === shared!.runners.length
+    }).pipe(Effect.orDie)
+  )
+})
+
+describe(`${label}: security`, () => {
+  it.live.each(["persisted", "volatile"] as const)(
+    "%s: a data: module and a module outside `modules` fail with TaskNotAllowed; nothing is imported or run",
+    (durability) =>
+      Effect.gen(function* () {
+        const file = markerFile()
+        const dataExit = yield* Future.await(yield* Executor.submit(dataMarker(file), "x"))
+        const dataError = failureOf(dataExit)
+        assert.instanceOf(dataError, ExecutorError.TaskNotAllowed)
+        assert.match((dataError as ExecutorError.TaskNotAllowed).module, /^data:/)
+        assert.match((dataError as ExecutorError.TaskNotAllowed).message, /never imports data: URLs/)
+        const outside = failureOf(yield* Future.await(yield* Executor.submit(outsideMarker, file)))
+        assert.instanceOf(outside, ExecutorError.TaskNotAllowed)
+        assert.strictEqual((outside as ExecutorError.TaskNotAllowed).task, "outsideMarker")
+        assert.strictEqual((outside as ExecutorError.TaskNotAllowed).module, outsideMarker.module)
+        assert.isFalse(fs.existsSync(file), "the marker was not written")
+        assert.isFalse(fs.existsSync(importMarker), "no runner imported the module outside `modules`")
+        yield* stillServes
+      }).pipe(Effect.provide(clientOf({ durability })))
+  )
+
+  it.live.each(["persisted", "volatile"] as const)(
+    "%s: a client with a wrong secret, or none, gets Unauthenticated and nothing runs",
+    (durability) =>
+      Effect.gen(function* () {
+        for (const secret of ["a wrong secret, long enough though", undefined]) {
+          const file = markerFile()
+          const exit = yield* Effect.flatMap(Executor.submit(writeMarker, { file }), Future.await).pipe(
+            Effect.provide(
+              Cluster.layer({ storage: shared!.storage, durability, timings: fastTimings, secret, submitDeadline: "20 seconds" })
+            )
+          )
+          const error = failureOf(exit)
+          assert.instanceOf(error, ExecutorError.Unauthenticated, `secret: ${secret}`)
+          assert.strictEqual((error as ExecutorError.Unauthenticated).task, "writeMarker")
+          assert.isFalse(fs.existsSync(file), "the task did not run")
+        }
+        assert.match(shared!.runners.map((runner) => runner.stderr()).join(""), /refused a request: its tag does not verify/)
+        yield* stillServes
+      })
+  )
+
+  it.live("a forged storage row and a replayed one never run; the runner logs each refusal, then serves", () =>
+    Effect.gen(function* () {
+      const storage = shared!.storage
+      yield* everyRunnerAnswers
+      const file = markerFile()
+      const release = `${file}.release`
+      const future = yield* Executor.submit(writeMarker, { file, release })
+      yield* poll("the task runs", Effect.sync(() => fs.existsSync(file)))
+      // Copy its request row while it runs (rows are deleted once settled).
+      const [row] = yield* queryStorage(
+        storage,
+        `SELECT CAST(id AS TEXT) AS id FROM ${tables.messages} WHERE kind = 0 AND payload LIKE '%${file}%'`
+      )
+      const id = String(row.id)
+      assert.match(id, /^\d+$/)
+      const copy = `security_copy_${markerCount}`
+      yield* execStorage(storage, [`CREATE TABLE ${copy} AS SELECT * FROM ${tables.messages} WHERE id = ${id}`])
+      fs.writeFileSync(release, "")
+      assert.strictEqual(yield* Future.result(future), "ran")
+      fs.rmSync(file)
+      yield* poll(
+        "the task's rows are pruned",
+        Effect.map(countRows(storage, `SELECT COUNT(*) AS n FROM ${tables.messages} WHERE id = ${id}`), (n) => n === 0)
+      )
+
+      const columns = (replace: { id: string; messageId: string; payload: string }) =>
+        `${replace.id}, ${replace.messageId}, shard_id, entity_type, entity_id, kind, tag, ${replace.payload}, headers, ` +
+        `trace_id, span_id, sampled, FALSE, ${replace.id}, NULL, NULL, NULL, deliver_at`
+      const insert = (replace: { id: string; messageId: string; payload: string }) =>
+        `INSERT INTO ${tables.messages} (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, headers, ` +
+        `trace_id, span_id, sampled, processed, request_id, reply_id, last_reply_id, last_read, deliver_at) ` +
+        `SELECT ${columns(replace)} FROM ${copy}`
+      const answered = (requestId: string) =>
+        poll(
+          `the runner answers request ${requestId}`,
+          Effect.map(
+            countRows(storage, `SELECT COUNT(*) AS n FROM ${tables.replies} WHERE request_id = ${requestId}`),
+            (n) => n > 0
+          )
+        )
+
+      // Forged: the body names another marker file, under the original tag.
+      const forged = `${file}-forged`
+      yield* execStorage(storage, [
+        insert({ id: "id + 7", messageId: "message_id || '-forged'", payload: `REPLACE(payload, '${file}', '${forged}')` })
+      ])
+      const [forgedRow] = yield* queryStorage(
+        storage,
+        `SELECT CAST(id AS TEXT) AS id FROM ${tables.messages} WHERE message_id LIKE '%-forged' AND payload LIKE '%${forged}%'`
+      )
+      yield* answered(String(forgedRow.id))
+      assert.isFalse(fs.existsSync(forged), "the forged request did not run")
+
+      // Replayed: the same row again, byte for byte, once the original is gone.
+      yield* execStorage(storage, [insert({ id: "id", messageId: "message_id", payload: "payload" })])
+      yield* answered(id)
+      assert.isFalse(fs.existsSync(file), "the replayed request did not run again")
+
+      const logs = shared!.runners.map((runner) => runner.stderr()).join("")
+      // Each refusal is logged with where it came from and the envelope (the row's id).
+      assert.match(
+        logs,
+        new RegExp(`refused a request: its tag does not verify[^}]*peer: 'storage [^}]*envelope: '${forgedRow.id}'`)
+      )
+      assert.match(logs, new RegExp(`refused a request: it is a replay[^}]*peer: 'storage [^}]*envelope: '${id}'`))
+      yield* execStorage(storage, [
+        `DELETE FROM ${tables.replies} WHERE request_id IN (${id}, ${forgedRow.id})`,
+        `DELETE FROM ${tables.messages} WHERE id IN (${id}, ${forgedRow.id})`,
+        `DROP TABLE ${copy}`
+      ])
+      yield* stillServes
+    }).pipe(Effect.provide(clientOf()))
+  )
 })

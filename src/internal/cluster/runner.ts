@@ -91,11 +91,13 @@ const makeHandler = (executor: Executor["Service"], options: RunnerHandlerOption
   return (request: Request): Effect.Effect<Reply> =>
     Effect.suspend(() => {
       const { id, body: text, tag } = request.payload
-      if (options.key !== undefined && !Auth.verifyRequest(options.key, text, tag)) {
-        return refuse(request, "?", "its tag does not verify with the runner's secret")
-      }
+      // Parsed before it is verified only to name the task it claims in the refusal.
       const body = parseRequestBody(text)
-      if (typeof body === "string") return refuse(request, "?", body)
+      const task = typeof body === "string" ? "(unknown)" : body.task
+      if (options.key !== undefined && !Auth.verifyRequest(options.key, text, tag)) {
+        return refuse(request, task, "its tag does not verify with the runner's secret")
+      }
+      if (typeof body === "string") return refuse(request, task, body)
       if (body.id !== id || body.entityType !== request.address.entityType || body.entityId !== request.address.entityId) {
         return refuse(request, body.task, "its body was addressed to another request or entity")
       }
