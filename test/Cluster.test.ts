@@ -6,14 +6,19 @@
  * With `EFFECT_FUTURES_POSTGRES_URL` set (`npm run test:postgres` does it), the same runs against that Postgres.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Option, Schema, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Redacted, Schema, Scope, Stream } from "effect"
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { DatabaseSync } from "node:sqlite"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { Executor, ExecutorError, Future, Task } from "../src/index.ts"
 import * as Cluster from "../src/Cluster.ts"
+import * as Allowlist from "../src/internal/cluster/allowlist.ts"
+import * as Auth from "../src/internal/cluster/auth.ts"
+import { remoteTask } from "../src/internal/cluster/remoteTask.ts"
+import * as ClusterStorage from "../src/internal/cluster/storage.ts"
 import { contractSuite, failureOf } from "./contract.ts"
 import {
   countRows,
@@ -24,6 +29,7 @@ import {
   queryStorage,
   sqliteStorage,
   startCluster,
+  startRunner,
   fixtureModules,
   tables,
   testSecret
@@ -541,4 +547,228 @@ describe(`${label}: security`, () => {
       yield* stillServes
     }).pipe(Effect.provide(clientOf()))
   )
+})
+
+const passwordUrl = process.env.EFFECT_FUTURES_POSTGRES_PASSWORD_URL
+
+/** Builds a layer and returns the error it fails with. */
+const buildError = <A, E>(layer: Layer.Layer<A, E>) => Effect.flip(Layer.build(layer).pipe(Effect.scoped))
+
+/** Asserts that no rendering of an error (message, JSON, string) holds the text. */
+const assertHidden = (error: unknown, secret: string) => {
+  for (const rendering of [String(error), JSON.stringify(error), (error as Error).message, (error as Error).stack]) {
+    assert.notInclude(rendering ?? "", secret)
+  }
+}
+
+describe(`${label}: secrets and storage`, () => {
+  it.live("storage failures are ClusterStorageError naming the storage and the operation, never the password", () =>
+    Effect.gen(function* () {
+      const password = "hunter2-not-to-be-seen"
+      const refused = `postgres://alice:${password}@127.0.0.1:1/tasks`
+      for (const storage of [refused, Redacted.make(refused)]) {
+        const error = yield* buildError(Cluster.layer({ storage }))
+        assert.instanceOf(error, ExecutorError.ClusterStorageError)
+        const storageError = error as ExecutorError.ClusterStorageError
+        assert.strictEqual(storageError.operation, "connect")
+        assert.strictEqual(storageError.storage, "postgres://alice:***@127.0.0.1:1/tasks")
+        assert.include(storageError.message, "postgres://alice:***@127.0.0.1:1/tasks")
+        assertHidden(error, password)
+      }
+      const malformed = yield* buildError(Cluster.layer({ storage: `postgres://alice:${password}@db:port/tasks` }))
+      assert.strictEqual(optionOf(malformed), "storage")
+      assertHidden(malformed, password)
+
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-storage-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      const corrupt = path.join(dir, "corrupt.db")
+      fs.writeFileSync(corrupt, Buffer.alloc(8192, "not a database "))
+      const wrongShape = path.join(dir, "other.db")
+      const other = new DatabaseSync(wrongShape)
+      other.exec("CREATE TABLE cluster_messages (id INTEGER PRIMARY KEY, note TEXT)")
+      other.close()
+      const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+        [corrupt, ["open"]],
+        [wrongShape, ["migrate", "check schema"]],
+        ["/dev/null/effect-futures/cluster.db", ["open"]]
+      ]
+      for (const [storage, operations] of cases) {
+        const error = yield* buildError(Cluster.layer({ storage }))
+        assert.instanceOf(error, ExecutorError.ClusterStorageError, storage)
+        assert.include(operations, (error as ExecutorError.ClusterStorageError).operation)
+        assert.strictEqual((error as ExecutorError.ClusterStorageError).storage, storage)
+      }
+      if (passwordUrl !== undefined) {
+        // Postgres: a wrong password for a role that needs one.
+        const right = new URL(passwordUrl).password
+        const wrong = new URL(passwordUrl)
+        wrong.password = password
+        const error = yield* buildError(Cluster.layer({ storage: Redacted.make(wrong.href) }))
+        assert.instanceOf(error, ExecutorError.ClusterStorageError)
+        assert.strictEqual((error as ExecutorError.ClusterStorageError).operation, "connect")
+        assert.match((error as ExecutorError.ClusterStorageError).message, /password|auth/i)
+        assertHidden(error, password)
+        assertHidden(error, right)
+      }
+    })
+  )
+
+  it.live("new SQLite files, and their -wal and -shm, are created 0600; the default storage is an absolute path", () =>
+    Effect.gen(function* () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-modes-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      const storage = path.join(dir, "nested", "cluster.db")
+      yield* Layer.build(Cluster.layer({ storage })).pipe(Effect.orDie)
+      for (const file of [storage, `${storage}-wal`, `${storage}-shm`]) {
+        assert.strictEqual((fs.statSync(file).mode & 0o777).toString(8), "600", file)
+      }
+      assert.strictEqual((fs.statSync(path.dirname(storage)).mode & 0o777).toString(8), "700")
+      assert.isTrue(path.isAbsolute(ClusterStorage.defaultStorage()))
+      assert.match(ClusterStorage.defaultStorage(), /\.effect-futures\/cluster\.db$/)
+    })
+  )
+
+  it.live("a runner that listens beyond loopback refuses to start without a secret, unless insecure", () =>
+    Effect.gen(function* () {
+      const unreachable = "/dev/null/effect-futures/cluster.db"
+      const modules = [fixtureModules]
+      for (const address of [{ listenHost: "0.0.0.0" }, { host: "10.1.2.3" }, { listenHost: "::" }]) {
+        const error = yield* buildError(Cluster.layerRunner({ modules, storage: unreachable, ...address }))
+        assert.strictEqual(optionOf(error), "secret", JSON.stringify(address))
+        assert.match((error as ExecutorError.InvalidOptions).expected, /insecure: true/)
+      }
+      // Past the check, each of these fails only on its storage.
+      for (const options of [
+        { listenHost: "0.0.0.0", insecure: true },
+        { listenHost: "0.0.0.0", secret: Redacted.make(testSecret) },
+        { host: "127.0.0.1" }
+      ]) {
+        const error = yield* buildError(Cluster.layerRunner({ modules, storage: unreachable, ...options }))
+        assert.instanceOf(error, ExecutorError.ClusterStorageError, JSON.stringify(options))
+      }
+      assert.strictEqual(optionOf(yield* buildError(Cluster.layerRunner({ storage: unreachable }))), "modules")
+      const dataModule = yield* buildError(Cluster.layerRunner({ modules: ["data:text/javascript,1"] }))
+      assert.strictEqual(optionOf(dataModule), "modules[0]")
+      const short = yield* buildError(Cluster.layerRunner({ modules, secret: "short-secret" }))
+      assert.strictEqual(optionOf(short), "secret")
+      assertHidden(short, "short-secret")
+      const misspelt = yield* buildError(Cluster.layer({ secert: testSecret } as Cluster.Options))
+      assert.strictEqual(optionOf(misspelt), "secert")
+      assertHidden(misspelt, testSecret)
+
+      // The CLI too: it exits at once, saying why.
+      const storage = yield* sqliteStorage
+      const failed = yield* Effect.flip(startRunner(storage, { secret: null, extraArgs: ["--listen-host", "0.0.0.0"] }))
+      assert.match(failed.message, /runner exited before it was ready \(code 1[\s\S]*`secret`[\s\S]*insecure/)
+    })
+  )
+
+  it.live("a storage password never shows in ps: the CLI refuses it in argv and reads it from the environment", () =>
+    Effect.gen(function* () {
+      const password = "hunter2-on-the-command-line"
+      const exit = yield* Effect.callback<{ code: number | null; output: string }>((resume) => {
+        const child = spawn(
+          process.execPath,
+          [
+            fileURLToPath(new URL("./fixtures/clusterRunner.ts", import.meta.url)),
+            ...["--modules", fixtureModules, "--storage", `postgres://alice:${password}@127.0.0.1:1/tasks`]
+          ],
+          { stdio: ["ignore", "pipe", "pipe"] }
+        )
+        let output = ""
+        child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
+        child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
+        child.once("exit", (code) => resume(Effect.succeed({ code, output })))
+        return Effect.sync(() => child.kill("SIGKILL"))
+      })
+      assert.strictEqual(exit.code, 2)
+      assert.match(exit.output, /--storage holds a password[\s\S]*EFFECT_FUTURES_CLUSTER_STORAGE/)
+      assert.notInclude(exit.output, password)
+      if (passwordUrl === undefined) return
+      // Postgres: a runner reads the URL from its environment; its command line and its logs never hold the password.
+      const right = new URL(passwordUrl).password
+      const runner = yield* startRunner(passwordUrl, { storageInEnv: true })
+      const cmdline = fs.readFileSync(`/proc/${runner.pid}/cmdline`, "utf8")
+      assert.notInclude(cmdline, right)
+      const result = yield* Effect.flatMap(Executor.submit(double, 21), Future.result).pipe(
+        Effect.provide(
+          Cluster.layer({ storage: Redacted.make(passwordUrl), secret: testSecret, timings: fastTimings })
+        )
+      )
+      assert.strictEqual(result, 42)
+      assert.notInclude(runner.stderr(), right)
+    })
+  )
+})
+
+describe("Cluster security: the allowlist and the replay store", () => {
+  it("modules are matched on their resolved path: no .., query, fragment, other scheme or link out of a directory", () => {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-allow-")))
+    try {
+      fs.mkdirSync(path.join(dir, "tasks"))
+      fs.writeFileSync(path.join(dir, "tasks", "ok.js"), "")
+      fs.writeFileSync(path.join(dir, "secret.js"), "")
+      fs.writeFileSync(path.join(dir, "single.js"), "")
+      fs.symlinkSync(path.join(dir, "secret.js"), path.join(dir, "tasks", "link.js"))
+      const url = (p: string) => pathToFileURL(path.join(dir, p)).href
+      const allow = Allowlist.parse([`${url("tasks")}/`, path.join(dir, "single.js")], remoteTask.module)
+      assert.isUndefined(allow.check(url("tasks/ok.js")))
+      assert.isUndefined(allow.check(url("single.js")))
+      // Allowed by name but missing: the worker's import fails (TaskLoadError).
+      assert.isUndefined(allow.check(url("tasks/missing.js")))
+      const refusals: ReadonlyArray<readonly [string, RegExp]> = [
+        [url("secret.js"), /not among/],
+        [`${url("tasks")}/../secret.js`, /not among/],
+        [`${url("tasks")}/%2e%2e/secret.js`, /not among/],
+        [`${url("tasks/ok.js")}?v=2`, /query or fragment/],
+        [`${url("tasks/ok.js")}#x`, /query or fragment/],
+        [url("tasks/link.js"), /real path/],
+        [url("tasks"), /not among/],
+        ["data:text/javascript,export default 1", /never imports data:/],
+        ["https://example.com/tasks.js", /never imports https:/],
+        ["node:child_process", /never imports node:/],
+        ["blob:nodedata:1234", /never imports blob:/],
+        ["ftp://host/tasks.js", /only file:/],
+        ["tasks/ok.js", /not a URL/],
+        [remoteTask.module, /not among|own module/]
+      ]
+      for (const [module, reason] of refusals) assert.match(allow.check(module) ?? "allowed", reason, module)
+      const invalid = (modules: unknown) => {
+        try {
+          Allowlist.parse(modules, remoteTask.module)
+          return "parsed"
+        } catch (error) {
+          return (error as ExecutorError.InvalidOptions).option
+        }
+      }
+      assert.strictEqual(invalid([]), "modules")
+      assert.strictEqual(invalid(["relative/tasks.js"]), "modules[0]")
+      assert.strictEqual(invalid([url("tasks")]), "modules[0]") // a directory must end in `/`
+      assert.strictEqual(invalid([url("tasks/ok.js"), url("nowhere.js")]), "modules[1]")
+      assert.strictEqual(invalid([`${url("tasks/ok.js")}?x`]), "modules[0]")
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("a request id is accepted once within the window; stale, future and replayed requests are refused", () => {
+    const store = Auth.makeReplayStore(60_000, 1_000)
+    const now = 1_000_000
+    assert.isUndefined(store.admit("a-1", now - 10, now))
+    assert.match(store.admit("a-1", now - 10, now + 5) ?? "", /replay/)
+    assert.match(store.admit("a-2", now - 61_000, now) ?? "", /beyond the replay window/)
+    assert.match(store.admit("a-3", now + 5_000, now) ?? "", /in the future/)
+    store.forget("a-1")
+    assert.isUndefined(store.admit("a-1", now - 10, now + 10), "an interrupted run may be delivered again")
+    // Entries leave once their request is too old to be accepted anyway.
+    assert.isUndefined(store.admit("a-4", now + 70_000, now + 70_000))
+    assert.strictEqual(store.size(), 1)
+    const key = Auth.keyOf(testSecret)
+    assert.notStrictEqual(typeof key, "string")
+    const tag = Auth.signRequest(key as Auth.Key, "body")
+    assert.isTrue(Auth.verifyRequest(key as never, "body", tag))
+    assert.isFalse(Auth.verifyRequest(key as never, "body!", tag))
+    assert.isFalse(Auth.verifyReply(key as never, "id", "body", tag), "a request's tag never passes as a reply's")
+    assert.isFalse(Auth.verifyRequest(key as never, "body", ""))
+  })
 })

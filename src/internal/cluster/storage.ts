@@ -125,13 +125,28 @@ const describe = (storage: Storage, error: unknown): string => {
   return storage.scrub(parts.join(": ") || "unknown error")
 }
 
+const storageError = (storage: Storage, operation: string, detail: string) =>
+  new ClusterStorageError({
+    storage: storage.display,
+    operation,
+    message: `Cluster storage ${storage.display}: ${operation} failed: ${detail}`
+  })
+
 const failWith = (storage: Storage, operation: string) => (error: unknown) =>
-  new ClusterStorageError({ storage: storage.display, operation, message: describe(storage, error) })
+  storageError(storage, operation, describe(storage, error))
 
 const fromCause = (storage: Storage, operation: string) => (cause: Cause.Cause<unknown>) =>
   Cause.hasInterruptsOnly(cause)
     ? Effect.failCause(cause as Cause.Cause<never>)
     : Effect.fail(failWith(storage, operation)(Cause.squash(cause)))
+
+/** `mkdir -p`, each new directory 0700 (Node's own recursive `mkdirSync` loops forever under /proc). */
+const makeDirectories = (dir: string): void => {
+  if (fs.existsSync(dir)) return
+  const parent = path.dirname(dir)
+  if (parent !== dir) makeDirectories(parent)
+  fs.mkdirSync(dir, { mode: 0o700 })
+}
 
 /** Creates the SQLite file 0600 (and its directory 0700) unless it exists; warns when an existing one is readable by others. */
 const prepareSqliteFile = (storage: Storage) =>
@@ -139,7 +154,7 @@ const prepareSqliteFile = (storage: Storage) =>
     const file = Redacted.value(storage.value)
     const existing = yield* Effect.try({
       try: () => {
-        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+        makeDirectories(path.dirname(file))
         try {
           // O_EXCL: create it here with our mode, or find that it exists and leave it as it is.
           fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_RDWR, 0o600))
@@ -164,13 +179,12 @@ const importPeer = <M>(storage: Storage, load: () => Promise<M>, name: string) =
   Effect.tryPromise({
     try: load,
     catch: (cause) =>
-      new ClusterStorageError({
-        storage: storage.display,
-        operation: "load client",
-        message:
-          `Cluster storage on Postgres needs the optional peer dependency \`${name}\`, which could not be loaded ` +
+      storageError(
+        storage,
+        "load client",
+        `Postgres storage needs the optional peer dependency \`${name}\`, which could not be loaded ` +
           `(${(cause as { code?: string }).code ?? "import failed"}). Install it: npm install ${name}`
-      })
+      )
   })
 
 /** The SQL client on the storage, not yet checked. */
@@ -228,13 +242,15 @@ export const layer = (storage: Storage): Layer.Layer<SqlClient.SqlClient, Cluste
           .unsafe(`SELECT ${columns} FROM ${storagePrefix}_${table} WHERE 1 = 0`)
           .pipe(
             Effect.catchCause((cause) =>
-              Effect.fail(
-                new ClusterStorageError({
-                  storage: storage.display,
-                  operation: "check schema",
-                  message: `table ${storagePrefix}_${table} is not the cluster's (expected columns ${columns}): ${describe(storage, Cause.squash(cause))}`
-                })
-              )
+              Cause.hasInterruptsOnly(cause)
+                ? Effect.failCause(cause as Cause.Cause<never>)
+                : Effect.fail(
+                    storageError(
+                      storage,
+                      "check schema",
+                      `table ${storagePrefix}_${table} is not the cluster's (expected columns ${columns}): ${describe(storage, Cause.squash(cause))}`
+                    )
+                  )
             )
           )
       }
