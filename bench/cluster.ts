@@ -7,7 +7,13 @@
  * database write per task. What the figures say is its cost per task, and so from what task size that cost
  * vanishes: past it, each machine added adds its cores at full efficiency.
  *
- * `BENCH_SECONDS` (default 2) sets the time each throughput run aims for.
+ * Each cluster mode runs twice, with authentication (a shared `secret`: every request and reply carries an
+ * HMAC-SHA256 tag) and without (runners on loopback with no secret), on the same runners' storage, so the rows
+ * compare the cost of authentication. The table goes to stdout and to bench/CLUSTER.md, which `npm run bench`
+ * includes in bench/RESULTS.md.
+ *
+ * `BENCH_SECONDS` (default 2) sets the time each throughput run aims for; `BENCH_ROUNDS` (default 3) how many
+ * times each cluster row is measured (the median is shown, auth on and off interleaved).
  */
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
@@ -15,10 +21,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Executor, Future } from "../src/index.ts"
 import * as Cluster from "../src/Cluster.ts"
-import { fastTimings, startCluster } from "../test/fixtures/clusterHarness.ts"
+import { fastTimings, startCluster, testSecret } from "../test/fixtures/clusterHarness.ts"
 import { busy } from "./clusterTasks.ts"
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const sizes = [0, 1, 5, 20, 100]
 const workers = 2
 
@@ -74,19 +81,65 @@ const program = Effect.gen(function* () {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-bench-cluster-"))
   yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-  const storage = path.join(dir, "cluster.db")
-  yield* startCluster(storage, workers, { workers: 1 })
+  const modules = [new URL("./", import.meta.url).href]
+  // Two clusters of 2 runners on their own storage: one with a secret, one without.
+  const authStorage = path.join(dir, "auth.db")
+  const openStorage = path.join(dir, "open.db")
+  yield* startCluster(authStorage, workers, { workers: 1, modules })
+  yield* startCluster(openStorage, workers, { workers: 1, modules, secret: null })
+  const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
   for (const durability of ["volatile", "persisted"] as const) {
-    const layer = Cluster.layer({ storage, durability, timings: fastTimings })
-    const context = yield* Layer.build(layer)
+    const contexts = {
+      on: yield* Layer.build(
+        Cluster.layer({ storage: authStorage, durability, secret: testSecret, timings: fastTimings })
+      ),
+      off: yield* Layer.build(Cluster.layer({ storage: openStorage, durability, timings: fastTimings }))
+    }
     for (const size of sizes) {
-      rows.push(yield* measure(`layerCluster (${durability})`, size).pipe(Effect.provideContext(context)))
+      const measured: Record<"on" | "off", Array<Row>> = { on: [], off: [] }
+      for (let round = 0; round < rounds; round++) {
+        for (const auth of round % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const)) {
+          measured[auth].push(
+            yield* measure(`cluster ${durability}, auth ${auth}`, size).pipe(Effect.provideContext(contexts[auth]))
+          )
+        }
+      }
+      for (const auth of ["on", "off"] as const) {
+        const all = measured[auth]
+        rows.push({
+          mode: `Cluster.layer (${durability}, auth ${auth})`,
+          size,
+          tasksPerSecond: median(all.map((r) => r.tasksPerSecond)),
+          p50: median(all.map((r) => r.p50)),
+          p99: median(all.map((r) => r.p99))
+        })
+      }
     }
   }
   const local = new Map(rows.filter((r) => r.mode === "layerWorkerThreads").map((r) => [r.size, r]))
+  const byMode = (mode: string, size: number) => rows.find((r) => r.mode === mode && r.size === size)!
+  const authCost = (["volatile", "persisted"] as const).flatMap((durability) =>
+    sizes.map((size) => {
+      const on = byMode(`Cluster.layer (${durability}, auth on)`, size)
+      const off = byMode(`Cluster.layer (${durability}, auth off)`, size)
+      const pct = (a: number, b: number) => `${a >= b ? "+" : ""}${(((a - b) / b) * 100).toFixed(1)}%`
+      return `| ${durability} | ${size} ms | ${off.p50.toFixed(2)} ms | ${on.p50.toFixed(2)} ms | ${pct(on.p50, off.p50)} | ${pct(on.tasksPerSecond, off.tasksPerSecond)} |`
+    })
+  )
   const lines = [
+    "## Cluster (`node bench/cluster.ts`)",
+    "",
     `Measured ${new Date().toISOString().slice(0, 10)} on ${os.availableParallelism()} cores, Node ${process.version}:`,
     `${workers} worker threads either way (a local pool of ${workers}; ${workers} runners × 1 thread on one SQLite file).`,
+    `Cluster rows: the median of ${rounds} interleaved runs, with authentication (a shared secret) and without.`,
+    "",
+    "### Cost of authentication (round trip p50 and throughput, auth on vs off)",
+    "",
+    "| durability | task | round trip, auth off | round trip, auth on | round trip | tasks/s |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...authCost,
+    "",
+    "### All rows",
     "",
     "| executor | task | tasks/s | vs local | latency p50 | latency p99 |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -96,6 +149,7 @@ const program = Effect.gen(function* () {
     )
   ]
   console.log(lines.join("\n"))
+  fs.writeFileSync(new URL("./CLUSTER.md", import.meta.url), `${lines.join("\n")}\n`)
 })
 
 await Effect.runPromise(Effect.scoped(program))
