@@ -117,7 +117,11 @@ export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
  * tasks on a cluster must be idempotent — write results under a key derived from the input, check before charging a
  * card, and so on.
  *
- * Runners must be able to import each task's module at the same URL (deploy the same code at the same path).
+ * Runners must be able to import each task's module at the same URL (deploy the same code at the same path), and
+ * must list it in their `modules`: a task whose module a runner does not allow fails with `TaskNotAllowed`. With a
+ * `secret` (the same on every client and runner), requests and replies are authenticated; a reply that does not
+ * verify, or a request a runner refused, fails the future with `Unauthenticated`. A storage that cannot be used fails
+ * the layer with `ClusterStorageError`.
  * Submitting while no runner answers fails the future with `ClusterUnavailable` after `submitDeadline`.
  * Interrupting a future interrupts its task on the runner. In `stats`, `workers` is `maxInFlight` and `busy` the
  * tasks out on the cluster.
@@ -131,7 +135,7 @@ export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import { Effect, Redacted, Schema } from "effect"
  * import { Executor, Task } from "effect-futures"
  * import * as Cluster from "effect-futures/Cluster"
  *
@@ -142,11 +146,16 @@ export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
  *   run: (n) => Effect.succeed(n * n)
  * })
  *
- * // Runners: `npx effect-futures-runner --storage postgres://cluster@db/tasks --port 34431` on each machine.
+ * // Runners, on each machine, with EFFECT_FUTURES_CLUSTER_SECRET and EFFECT_FUTURES_CLUSTER_STORAGE set:
+ * //   npx effect-futures-runner --modules file:///srv/app/dist/tasks/ --host 10.0.0.7 --port 34431
+ * const cluster = Cluster.layer({
+ *   storage: Redacted.make(process.env.EFFECT_FUTURES_CLUSTER_STORAGE ?? ""),
+ *   secret: Redacted.make(process.env.EFFECT_FUTURES_CLUSTER_SECRET ?? "")
+ * })
  * const program = Effect.gen(function*() {
  *   const futures = yield* Effect.forEach([1, 2, 3], (n) => Executor.submit(square, n))
  *   return yield* Effect.all(futures)
- * }).pipe(Effect.provide(Cluster.layer({ storage: "postgres://cluster@db/tasks" })))
+ * }).pipe(Effect.provide(cluster))
  * ```
  *
  * @since 0.2.0
@@ -242,17 +251,27 @@ export interface RunnerOptions {
 /**
  * A cluster runner: joins the cluster at `storage`, takes its share of the shards and runs the tasks that arrive
  * on a local `Executor.layerWorkerThreads` pool, so its event loop stays free for the cluster's health checks. Launch
- * it with `Layer.launch`, or run `npx effect-futures-runner --storage … --port …`. Closing it (SIGTERM) hands its
+ * it with `Layer.launch`, or run `npx effect-futures-runner --modules … --port …`. Closing it (SIGTERM) hands its
  * shards to the other runners.
+ *
+ * It runs only tasks from its `modules` (required), imported only in its workers; with a `secret`, only requests
+ * signed with it, each id once. It refuses to start (`InvalidOptions`) when it would listen beyond loopback without a
+ * secret, unless `insecure: true`. See `docs/security.md`.
  *
  * @example
  * ```ts
  * import { NodeRuntime } from "@effect/platform-node"
- * import { Layer } from "effect"
+ * import { Layer, Redacted } from "effect"
  * import * as Cluster from "effect-futures/Cluster"
  *
- * Cluster.layerRunner({ storage: "postgres://cluster@db/tasks", port: 34431, workers: { maxWorkers: 8 } })
- *   .pipe(Layer.launch, NodeRuntime.runMain)
+ * Cluster.layerRunner({
+ *   modules: ["file:///srv/app/dist/tasks/"],
+ *   storage: Redacted.make(process.env.EFFECT_FUTURES_CLUSTER_STORAGE ?? ""),
+ *   secret: Redacted.make(process.env.EFFECT_FUTURES_CLUSTER_SECRET ?? ""),
+ *   host: "10.0.0.7",
+ *   port: 34431,
+ *   workers: { maxWorkers: 8 }
+ * }).pipe(Layer.launch, NodeRuntime.runMain)
  * ```
  *
  * @since 0.2.0
