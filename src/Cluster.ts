@@ -181,14 +181,17 @@ export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Inv
           }
         }
       })
+      const refusals: ClusterLayers.Refusals = { last: undefined }
       return Layer.effect(
         Executor.Executor,
         Effect.gen(function* () {
-          const services = yield* ClusterLayers.clusterServices
+          const services = yield* ClusterLayers.clusterServices(refusals)
           const core = yield* Core.make(coreOptions(parsed), ClusterClient.make(parsed.client, services))
           return makeService("cluster", parsed.name, parsed.client.maxInFlight, core)
         })
-      ).pipe(Layer.provide(ClusterLayers.clientSharding(parsed.sharding, parsed.storage)))
+      ).pipe(
+        Layer.provide(ClusterLayers.clientSharding(parsed.sharding, parsed.storage, parsed.client.key, refusals))
+      )
     })
   )
 
@@ -333,7 +336,7 @@ export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, Inv
         )
       ).pipe(
         Layer.provide(local),
-        Layer.provide(ClusterLayers.runnerSharding(parsed.sharding, parsed.storage, parsed.address))
+        Layer.provide(ClusterLayers.runnerSharding(parsed.sharding, parsed.storage, parsed.address, parsed.key))
       )
     })
   )

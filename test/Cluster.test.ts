@@ -9,6 +9,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option, Redacted, Schema, Scope, Stream } from "effect"
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -469,9 +470,37 @@ describe(`${label}: security`, () => {
           assert.strictEqual((error as ExecutorError.Unauthenticated).task, "writeMarker")
           assert.isFalse(fs.existsSync(file), "the task did not run")
         }
-        assert.match(shared!.runners.map((runner) => runner.stderr()).join(""), /refused a request: its tag does not verify/)
+        // The runners refused the connections of both, and logged each with the peer's address.
+        const logs = shared!.runners.map((runner) => runner.stderr()).join("")
+        assert.match(logs, /refused a connection: its secret is not the cluster's \{ peer: '127\.0\.0\.1:\d+' \}/)
+        assert.match(logs, /refused a connection: it has no secret \{ peer: '127\.0\.0\.1:\d+' \}/)
         yield* stillServes
       })
+  )
+
+  it.live("a process that reaches a runner's port without the handshake is refused and logged with its address", () =>
+    Effect.gen(function* () {
+      const runner = shared!.runners[0]
+      const localPort = yield* Effect.callback<number>((resume) => {
+        const socket = net.connect(runner.port, "127.0.0.1", () => {
+          const port = socket.localPort!
+          // An HTTP request where the handshake should be; the runner closes the connection.
+          socket.write(`GET / HTTP/1.1\r\nHost: runner\r\n\r\n${" ".repeat(64)}`)
+          socket.on("close", () => resume(Effect.succeed(port)))
+        })
+        socket.on("data", () => {})
+        socket.on("error", () => {})
+      })
+      yield* poll(
+        "the runner logs the refusal",
+        Effect.sync(() =>
+          new RegExp(`refused a connection: it does not speak the cluster's handshake \\{ peer: '127\\.0\\.0\\.1:${localPort}' \\}`).test(
+            runner.stderr()
+          )
+        )
+      )
+      yield* stillServes
+    })
   )
 
   it.live("a forged storage row and a replayed one never run; the runner logs each refusal, then serves", () =>

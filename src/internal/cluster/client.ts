@@ -41,6 +41,7 @@ import type * as Task from "../../Task.ts"
 import type { Backend, Host, Job } from "../core.ts"
 import type { ChunkResult, WireExecutorError, WireExit } from "../protocol.ts"
 import * as Auth from "./auth.ts"
+import type { HandshakeError } from "./handshake.ts"
 import { type ItemOutcome, jsonCodecs, type Outcome, outcomeFromText, safely } from "./json.ts"
 import * as Pruner from "./pruner.ts"
 import { PersistedEntity, type Reply, VolatileEntity } from "./protocol.ts"
@@ -68,6 +69,8 @@ export interface ClusterServices {
   /** The storage's SQL client and table prefix, for pruning settled persisted tasks. */
   readonly sql: SqlClient.SqlClient
   readonly storagePrefix: string
+  /** The last time a runner refused this client's connection (its secret), written by the socket layer. */
+  readonly refusals: { readonly last: { readonly at: number; readonly error: HandshakeError } | undefined }
 }
 
 interface InFlight {
@@ -212,9 +215,31 @@ export const make = (options: ClientOptions, services: ClusterServices) => (host
       }
     }
 
+    /**
+     * No runner answers and a runner has just refused this client's connection: its secret is not the cluster's.
+     * Waiting for the deadline would change nothing, so the tasks in flight fail now.
+     */
+    const refused = () => {
+      const refusal = services.refusals.last
+      if (refusal === undefined || Date.now() - refusal.at > 2 * options.probeInterval + 1_000) return
+      for (const entry of Array.from(inFlight.values())) {
+        const fiber = entry.fiber
+        fail(
+          entry.job,
+          new Unauthenticated({
+            task: entry.job.task.name,
+            peer: refusal.error.peer,
+            message: `The cluster refused this client's connection: ${refusal.error.reason}`
+          })
+        )
+        if (fiber !== undefined) fiber.interruptUnsafe()
+      }
+    }
+
     const watcher = runFork(
       Effect.gen(function* () {
         if (yield* probe) lastAlive = Date.now()
+        else refused()
         expire()
       }).pipe(Effect.repeat(Schedule.spaced(options.probeInterval)))
     )

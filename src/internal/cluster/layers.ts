@@ -9,8 +9,9 @@
  *
  * @internal
  */
-import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
 import * as RunnerHealth from "effect/cluster/RunnerHealth"
 import * as Runners from "effect/cluster/Runners"
@@ -24,12 +25,16 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as RpcClient from "effect/rpc/RpcClient"
 import * as RpcSerialization from "effect/rpc/RpcSerialization"
+import * as Socket from "effect/socket/Socket"
+import * as SocketServer from "effect/socket/SocketServer"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { ClusterStorageError } from "../../ExecutorError.ts"
 import * as Options from "../options.ts"
 import * as Auth from "./auth.ts"
 import type { ClientOptions, ClusterServices } from "./client.ts"
+import * as Handshake from "./handshake.ts"
 import * as Storage from "./storage.ts"
 
 export interface Timings {
@@ -99,6 +104,72 @@ const shardingConfig = (
   entityMailboxCapacity: "unbounded"
 })
 
+/** The most recent handshake a client's connections failed (a runner refused its secret), for its backend. */
+export interface Refusals {
+  last: { readonly at: number; readonly error: Handshake.HandshakeError } | undefined
+}
+
+/**
+ * Effect Cluster's client protocol over TCP (as `NodeClusterSocket.layerClientProtocol`), with each connection
+ * authenticated by the handshake before Effect's protocol uses it.
+ */
+const layerClientProtocol = (
+  key: Auth.Key,
+  refusals: Refusals
+): Layer.Layer<Runners.RpcClientProtocol, never, RpcSerialization.RpcSerialization> =>
+  Layer.effect(
+    Runners.RpcClientProtocol,
+    Effect.gen(function* () {
+      const serialization = yield* RpcSerialization.RpcSerialization
+      const onRefused = (error: Handshake.HandshakeError) =>
+        Effect.andThen(
+          Effect.sync(() => {
+            refusals.last = { at: Date.now(), error }
+          }),
+          Effect.logWarning(`effect-futures refused a cluster connection: ${error.reason}`).pipe(
+            Effect.annotateLogs({ peer: error.peer })
+          )
+        )
+      return {
+        codecFor: serialization.codecFor,
+        make: Effect.fnUntraced(function* (address: RunnerAddress.RunnerAddress) {
+          const socket = yield* NodeSocket.makeNet({
+            openTimeout: 1000,
+            timeout: 5500,
+            host: address.host,
+            port: address.port
+          })
+          const peer = `runner ${address.host}:${address.port}`
+          return yield* RpcClient.makeProtocolSocket().pipe(
+            Effect.provideService(Socket.Socket, Handshake.client(socket, key, peer, onRefused)),
+            Effect.provideService(RpcSerialization.RpcSerialization, serialization)
+          )
+        }, Effect.orDie)
+      }
+    })
+  )
+
+/** The runner's TCP server (as `NodeClusterSocket.layerSocketServer`), accepting only authenticated connections. */
+const layerSocketServer = (
+  key: Auth.Key
+): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, ShardingConfig.ShardingConfig> =>
+  Layer.effect(
+    SocketServer.SocketServer,
+    Effect.gen(function* () {
+      const config = yield* ShardingConfig.ShardingConfig
+      const listen = Option.getOrThrow(Option.orElse(config.runnerListenAddress, () => config.runnerAddress))
+      const inner = yield* NodeSocketServer.make({ host: listen.host, port: listen.port })
+      const peerOf = Effect.map(Effect.serviceOption(NodeSocket.NetSocket), (socket) =>
+        Option.isSome(socket) ? `${socket.value.remoteAddress}:${socket.value.remotePort}` : "an unknown peer"
+      )
+      return Handshake.server(inner, key, peerOf, (error) =>
+        Effect.logWarning(`effect-futures runner refused a connection: ${error.reason}`).pipe(
+          Effect.annotateLogs({ peer: error.peer })
+        )
+      )
+    })
+  )
+
 type ShardingOut = Sharding.Sharding | Runners.Runners | RunnerStorage.RunnerStorage | SqlClient.SqlClient
 
 /**
@@ -124,10 +195,12 @@ const withStorage = (
 /** Sharding for a client: it sends to runners and hosts no shards. */
 export const clientSharding = (
   settings: ShardingSettings,
-  storage: Storage.Storage
+  storage: Storage.Storage,
+  key: Auth.Key,
+  refusals: Refusals
 ): Layer.Layer<ShardingOut, ClusterStorageError> =>
   withStorage(
-    Layer.provide(SocketRunner.layerClientOnly, NodeClusterSocket.layerClientProtocol),
+    Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol(key, refusals)),
     shardingConfig(settings, undefined),
     storage
   )
@@ -136,27 +209,26 @@ export const clientSharding = (
 export const runnerSharding = (
   settings: ShardingSettings,
   storage: Storage.Storage,
-  address: { readonly host: string; readonly port: number; readonly listenHost: string | undefined }
-): Layer.Layer<ShardingOut, ClusterStorageError> =>
-  withStorage(
-    Layer.provide(SocketRunner.layer, [
-      NodeClusterSocket.layerSocketServer,
-      NodeClusterSocket.layerClientProtocol
-    ]).pipe(
+  address: { readonly host: string; readonly port: number; readonly listenHost: string | undefined },
+  key: Auth.Key
+): Layer.Layer<ShardingOut, ClusterStorageError> => {
+  const refusals: Refusals = { last: undefined }
+  return withStorage(
+    Layer.provide(SocketRunner.layer, [layerSocketServer(key), layerClientProtocol(key, refusals)]).pipe(
       Layer.provide(
-        RunnerHealth.layerPing.pipe(
-          Layer.provide(Runners.layerRpc),
-          Layer.provide(NodeClusterSocket.layerClientProtocol)
-        )
+        RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol(key, refusals)))
       )
     ),
     shardingConfig(settings, address),
     storage
   )
+}
 
 /** The services the client backend uses, from the client's sharding layer. */
-export const clusterServices: Effect.Effect<ClusterServices, never, ShardingOut> = Effect.gen(function* () {
+export const clusterServices = (refusals: Refusals): Effect.Effect<ClusterServices, never, ShardingOut> =>
+  Effect.gen(function* () {
   return {
+    refusals,
     sharding: yield* Sharding.Sharding,
     runners: yield* Runners.Runners,
     runnerStorage: yield* RunnerStorage.RunnerStorage,
