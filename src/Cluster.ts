@@ -189,9 +189,7 @@ export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Inv
           const core = yield* Core.make(coreOptions(parsed), ClusterClient.make(parsed.client, services))
           return makeService("cluster", parsed.name, parsed.client.maxInFlight, core)
         })
-      ).pipe(
-        Layer.provide(ClusterLayers.clientSharding(parsed.sharding, parsed.storage, parsed.client.key, refusals))
-      )
+      ).pipe(Layer.provide(ClusterLayers.clientSharding(parsed.sharding, parsed.storage, parsed.client.key, refusals)))
     })
   )
 

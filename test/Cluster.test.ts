@@ -82,14 +82,17 @@ const clientOf = (options: Cluster.Options = {}) =>
     ...options
   })
 
-contractSuite(label, (options) =>
-  clientOf({
-    maxInFlight: options.workers,
-    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
-    ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
-  }).pipe(
-    Layer.catchTag("ClusterStorageError", (error) => Layer.effectDiscard(Effect.die(error)))
-  ) as Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions>
+contractSuite(
+  label,
+  (options) =>
+    clientOf({
+      maxInFlight: options.workers,
+      ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+      ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
+    }).pipe(Layer.catchTag("ClusterStorageError", (error) => Layer.effectDiscard(Effect.die(error)))) as Layer.Layer<
+      Executor.Executor,
+      ExecutorError.InvalidOptions
+    >
 )
 
 /** The option an `InvalidOptions` names, or the tag of another error. */
@@ -406,15 +409,17 @@ let markerCount = 0
 const markerFile = () => path.join(markers, `marker-${++markerCount}`)
 
 /** The shared cluster answers a legitimate task: its runners are healthy after what a test sent them. */
-const stillServes = Effect.suspend(() => Effect.gen(function* () {
-  const file = markerFile()
-  assert.strictEqual(yield* yield* Executor.submit(writeMarker, { file }), "ran")
-  assert.isTrue(fs.existsSync(file))
-  assert.deepStrictEqual(
-    yield* Effect.forEach([1, 2, 3], (n) => Effect.flatMap(Executor.submit(double, n), Future.result)),
-    [2, 4, 6]
-  )
-}).pipe(Effect.provide(clientOf())))
+const stillServes = Effect.suspend(() =>
+  Effect.gen(function* () {
+    const file = markerFile()
+    assert.strictEqual(yield* yield* Executor.submit(writeMarker, { file }), "ran")
+    assert.isTrue(fs.existsSync(file))
+    assert.deepStrictEqual(
+      yield* Effect.forEach([1, 2, 3], (n) => Effect.flatMap(Executor.submit(double, n), Future.result)),
+      [2, 4, 6]
+    )
+  }).pipe(Effect.provide(clientOf()))
+)
 
 /**
  * Waits until every runner of the shared cluster answers, so that its shards have settled: a runner refuses a replay
@@ -462,7 +467,13 @@ describe(`${label}: security`, () => {
           const file = markerFile()
           const exit = yield* Effect.flatMap(Executor.submit(writeMarker, { file }), Future.await).pipe(
             Effect.provide(
-              Cluster.layer({ storage: shared!.storage, durability, timings: fastTimings, secret, submitDeadline: "20 seconds" })
+              Cluster.layer({
+                storage: shared!.storage,
+                durability,
+                timings: fastTimings,
+                secret,
+                submitDeadline: "20 seconds"
+              })
             )
           )
           const error = failureOf(exit)
@@ -494,9 +505,9 @@ describe(`${label}: security`, () => {
       yield* poll(
         "the runner logs the refusal",
         Effect.sync(() =>
-          new RegExp(`refused a connection: it does not speak the cluster's handshake \\{ peer: '127\\.0\\.0\\.1:${localPort}' \\}`).test(
-            runner.stderr()
-          )
+          new RegExp(
+            `refused a connection: it does not speak the cluster's handshake \\{ peer: '127\\.0\\.0\\.1:${localPort}' \\}`
+          ).test(runner.stderr())
         )
       )
       yield* stillServes
@@ -510,7 +521,10 @@ describe(`${label}: security`, () => {
       const file = markerFile()
       const release = `${file}.release`
       const future = yield* Executor.submit(writeMarker, { file, release })
-      yield* poll("the task runs", Effect.sync(() => fs.existsSync(file)))
+      yield* poll(
+        "the task runs",
+        Effect.sync(() => fs.existsSync(file))
+      )
       // Copy its request row while it runs (rows are deleted once settled).
       const [row] = yield* queryStorage(
         storage,
@@ -547,7 +561,11 @@ describe(`${label}: security`, () => {
       // Forged: the body names another marker file, under the original tag.
       const forged = `${file}-forged`
       yield* execStorage(storage, [
-        insert({ id: "id + 7", messageId: "message_id || '-forged'", payload: `REPLACE(payload, '${file}', '${forged}')` })
+        insert({
+          id: "id + 7",
+          messageId: "message_id || '-forged'",
+          payload: `REPLACE(payload, '${file}', '${forged}')`
+        })
       ])
       const [forgedRow] = yield* queryStorage(
         storage,
@@ -720,9 +738,7 @@ describe(`${label}: secrets and storage`, () => {
       const cmdline = fs.readFileSync(`/proc/${runner.pid}/cmdline`, "utf8")
       assert.notInclude(cmdline, right)
       const result = yield* Effect.flatMap(Executor.submit(double, 21), Future.result).pipe(
-        Effect.provide(
-          Cluster.layer({ storage: Redacted.make(passwordUrl), secret: testSecret, timings: fastTimings })
-        )
+        Effect.provide(Cluster.layer({ storage: Redacted.make(passwordUrl), secret: testSecret, timings: fastTimings }))
       )
       assert.strictEqual(result, 42)
       assert.notInclude(runner.stderr(), right)

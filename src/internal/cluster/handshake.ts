@@ -52,7 +52,11 @@ export class HandshakeError extends Error {
 }
 
 const mac = (key: KeyObject, role: string, first: Buffer, second: Buffer) =>
-  createHmac("sha256", key).update(`effect-futures/cluster/handshake/v1\n${role}\n`).update(first).update(second).digest()
+  createHmac("sha256", key)
+    .update(`effect-futures/cluster/handshake/v1\n${role}\n`)
+    .update(first)
+    .update(second)
+    .digest()
 
 const equal = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b)
 
@@ -178,7 +182,10 @@ export const client = (
   const ready = Latch.makeUnsafe(false)
   const reader: Socket.Socket["reader"] = Effect.gen(function* () {
     const scope = yield* Effect.scope
-    yield* Scope.addFinalizer(scope, Effect.sync(() => ready.closeUnsafe()))
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.sync(() => ready.closeUnsafe())
+    )
     ready.closeUnsafe()
     const inner = yield* socket.reader
     const writer = yield* socket.writer

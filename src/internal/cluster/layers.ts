@@ -227,23 +227,26 @@ export const runnerSharding = (
 /** The services the client backend uses, from the client's sharding layer. */
 export const clusterServices = (refusals: Refusals): Effect.Effect<ClusterServices, never, ShardingOut> =>
   Effect.gen(function* () {
-  return {
-    refusals,
-    sharding: yield* Sharding.Sharding,
-    runners: yield* Runners.Runners,
-    runnerStorage: yield* RunnerStorage.RunnerStorage,
-    sql: yield* SqlClient.SqlClient,
-    storagePrefix: Storage.storagePrefix
-  }
-})
+    return {
+      refusals,
+      sharding: yield* Sharding.Sharding,
+      runners: yield* Runners.Runners,
+      runnerStorage: yield* RunnerStorage.RunnerStorage,
+      sql: yield* SqlClient.SqlClient,
+      storagePrefix: Storage.storagePrefix
+    }
+  })
 
-export const parseClient = (options: {
-  readonly durability?: unknown
-  readonly entityIds?: unknown
-  readonly maxInFlight?: unknown
-  readonly submitDeadline?: unknown
-  readonly secret?: unknown
-}, storage: Storage.Storage): ClientOptions => {
+export const parseClient = (
+  options: {
+    readonly durability?: unknown
+    readonly entityIds?: unknown
+    readonly maxInFlight?: unknown
+    readonly submitDeadline?: unknown
+    readonly secret?: unknown
+  },
+  storage: Storage.Storage
+): ClientOptions => {
   const submitDeadline = Options.duration("submitDeadline", options.submitDeadline, 30_000, true)!
   return {
     durability: Options.oneOf("durability", options.durability, ["persisted", "volatile"] as const, "persisted"),

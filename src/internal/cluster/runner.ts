@@ -29,14 +29,7 @@ import * as FutureModule from "../../Future.ts"
 import type { Allowlist } from "./allowlist.ts"
 import * as Auth from "./auth.ts"
 import { type Outcome, outcomeToText } from "./json.ts"
-import {
-  parseRequestBody,
-  PersistedEntity,
-  type Reply,
-  type Run,
-  type TaskEntity,
-  VolatileEntity
-} from "./protocol.ts"
+import { parseRequestBody, PersistedEntity, type Reply, type Run, type TaskEntity, VolatileEntity } from "./protocol.ts"
 import { causeToOutcome, executorError, remoteTask } from "./remoteTask.ts"
 
 export interface RunnerHandlerOptions {
@@ -98,7 +91,11 @@ const makeHandler = (executor: Executor["Service"], options: RunnerHandlerOption
         return refuse(request, task, "its tag does not verify with the runner's secret")
       }
       if (typeof body === "string") return refuse(request, task, body)
-      if (body.id !== id || body.entityType !== request.address.entityType || body.entityId !== request.address.entityId) {
+      if (
+        body.id !== id ||
+        body.entityType !== request.address.entityType ||
+        body.entityId !== request.address.entityId
+      ) {
         return refuse(request, body.task, "its body was addressed to another request or entity")
       }
       if (options.key !== undefined) {
@@ -117,7 +114,12 @@ const makeHandler = (executor: Executor["Service"], options: RunnerHandlerOption
       }
       return Effect.gen(function* () {
         const submitted = yield* Effect.result(
-          executor.submit(remoteTask, { module: body.module, task: body.task, payload: body.payload, chunk: body.chunk })
+          executor.submit(remoteTask, {
+            module: body.module,
+            task: body.task,
+            payload: body.payload,
+            chunk: body.chunk
+          })
         )
         if (Result.isFailure(submitted)) return reply(id, executorError(submitted.failure))
         const future = submitted.success
@@ -131,7 +133,9 @@ const makeHandler = (executor: Executor["Service"], options: RunnerHandlerOption
             )
           )
         )
-        return Exit.isSuccess(exit) ? reply(id, exit.value) : reply(id, causeToOutcome(body.task, undefined, exit.cause))
+        return Exit.isSuccess(exit)
+          ? reply(id, exit.value)
+          : reply(id, causeToOutcome(body.task, undefined, exit.cause))
       })
     })
 }
