@@ -96,7 +96,7 @@ try {
   pg("pg_ctl", ["-D", data, "-o", options, "-l", path.join(dir, "server.log"), "-w", "-t", "30", "start"])
   started = true
   // One database per cluster the suite starts, so clusters never see each other's runners.
-  for (let i = 1; i <= 4; i++) {
+  for (let i = 1; i <= 6; i++) {
     pg("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-qc", `CREATE DATABASE effect_futures_${i}`])
   }
   const password = `pw-${Math.random().toString(36).slice(2)}-${process.pid}`

@@ -54,6 +54,24 @@ export interface Timings {
 }
 
 /**
+ * TLS for the cluster's sockets ({@link Options}'s and {@link RunnerOptions}'s `tls`): PEM texts. The secret's
+ * handshake still runs inside it; TLS adds encryption and the runners' identity.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Tls {
+  /** The CA certificates that sign the runners' certificates. */
+  readonly ca: string | ReadonlyArray<string>
+  /** This process's certificate chain: required for a runner, optional for a client. */
+  readonly cert?: string | undefined
+  /** This process's private key (a `Redacted` keeps it out of logs). */
+  readonly key?: string | Redacted.Redacted<string> | undefined
+  /** The name checked in runners' certificates, when it differs from the host they are reached at. */
+  readonly servername?: string | undefined
+}
+
+/**
  * Options of {@link layer}. `maxQueue`, `onFull`, `shutdownTimeout` and `name` mean what they mean for the
  * local layers; there is no `initializer` (give it to the runners' `workers`).
  *
@@ -76,6 +94,12 @@ export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
    * (only for runners that listen on loopback). Give every client and runner the same one.
    */
   readonly secret?: string | Redacted.Redacted<string> | undefined
+  /**
+   * TLS to the runners (default: none, traffic in clear): `ca`, the PEM certificates that sign the runners'
+   * certificates (which must name the host or IP the runners are reached at, or `servername`); with `cert` and `key`
+   * this client also presents a certificate. Give it when the runners have `tls`.
+   */
+  readonly tls?: Tls | undefined
   /**
    * `"persisted"` (default): each task is stored until a runner has answered it, so a runner's death re-runs its
    * tasks on the others (at least once), at ~8–11 ms a round trip here; its rows are deleted once it has settled
@@ -174,6 +198,7 @@ export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Inv
         return {
           ...parseCommon(options, "cluster"),
           client: ClusterLayers.parseClient(options, storage),
+          tls: ClusterLayers.parseTls(options.tls, "client"),
           storage,
           sharding: {
             shardsPerGroup: Parse.positiveInt("shardsPerGroup", options.shardsPerGroup, 300),
@@ -189,7 +214,16 @@ export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Inv
           const core = yield* Core.make(coreOptions(parsed), ClusterClient.make(parsed.client, services))
           return makeService("cluster", parsed.name, parsed.client.maxInFlight, core)
         })
-      ).pipe(Layer.provide(ClusterLayers.clientSharding(parsed.sharding, parsed.storage, parsed.client.key, refusals)))
+      ).pipe(
+        Layer.provide(
+          ClusterLayers.clientSharding(
+            parsed.sharding,
+            parsed.storage,
+            { key: parsed.client.key, tls: parsed.tls },
+            refusals
+          )
+        )
+      )
     })
   )
 
@@ -230,6 +264,12 @@ export interface RunnerOptions {
    * request for this long (~100 bytes each).
    */
   readonly replayWindow?: Duration.Input | undefined
+  /**
+   * TLS on the runner's socket (default: none, traffic in clear): its PEM `cert` (naming the host or IP it is reached
+   * at) and `key`, and `ca`, the certificates that sign the runners' certificates (to reach the other runners).
+   * Give every runner `tls`, and every client `tls: { ca }`.
+   */
+  readonly tls?: Tls | undefined
   /** The host other runners and clients reach this runner at. Default `"localhost"`. */
   readonly host?: string | undefined
   /** The port it listens on. Default `34431`. */
@@ -310,6 +350,7 @@ export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, Inv
         if (replayWindow <= 0) throw Parse.invalid("replayWindow", "a positive duration", options.replayWindow)
         return {
           storage: ClusterStorage.parseStorage(options.storage),
+          tls: ClusterLayers.parseTls(options.tls, "runner"),
           modules,
           key,
           replayWindow,
@@ -334,7 +375,12 @@ export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, Inv
         )
       ).pipe(
         Layer.provide(local),
-        Layer.provide(ClusterLayers.runnerSharding(parsed.sharding, parsed.storage, parsed.address, parsed.key))
+        Layer.provide(
+          ClusterLayers.runnerSharding(parsed.sharding, parsed.storage, parsed.address, {
+            key: parsed.key,
+            tls: parsed.tls
+          })
+        )
       )
     })
   )
@@ -346,6 +392,7 @@ const clientKeys: ReadonlyArray<keyof Options> = [
   "name",
   "storage",
   "secret",
+  "tls",
   "durability",
   "entityIds",
   "maxInFlight",
@@ -360,6 +407,7 @@ const runnerKeys: ReadonlyArray<keyof RunnerOptions> = [
   "secret",
   "insecure",
   "replayWindow",
+  "tls",
   "host",
   "port",
   "listenHost",

@@ -33,7 +33,8 @@ import {
   startRunner,
   fixtureModules,
   tables,
-  testSecret
+  testSecret,
+  tlsFiles
 } from "./fixtures/clusterHarness.ts"
 import { writeMarker } from "./fixtures/clusterMarker.ts"
 import { richEcho, slowJob, starts } from "./fixtures/clusterTasks.ts"
@@ -48,7 +49,7 @@ const label = postgres === undefined ? "Cluster.layer (SQLite)" : "Cluster.layer
 
 /**
  * Storage for one cluster: a fresh SQLite file, or on Postgres the next of the databases `test:postgres` created
- * (`effect_futures_1` to `_4`), so clusters never see each other's runners.
+ * (`effect_futures_1` to `_6`), so clusters never see each other's runners.
  */
 let databases = 0
 const storageFor =
@@ -742,6 +743,32 @@ describe(`${label}: secrets and storage`, () => {
       )
       assert.strictEqual(result, 42)
       assert.notInclude(runner.stderr(), right)
+    })
+  )
+})
+
+describe(`${label}: TLS`, () => {
+  it.live("runners with a certificate serve clients that trust its CA; a client without TLS gets no connection", () =>
+    Effect.gen(function* () {
+      const files = yield* tlsFiles
+      if (files === undefined) return // no openssl to make a certificate with
+      const storage = yield* storageFor
+      yield* startRunner(storage, {
+        extraArgs: ["--tls-cert", files.cert, "--tls-key", files.key, "--tls-ca", files.ca]
+      })
+      const ca = fs.readFileSync(files.ca, "utf8")
+      const base = { storage, secret: testSecret, timings: fastTimings, durability: "volatile" } as const
+      const answer = yield* Effect.flatMap(Executor.submit(double, 21), Future.result).pipe(
+        Effect.provide(Cluster.layer({ ...base, tls: { ca } }))
+      )
+      assert.strictEqual(answer, 42)
+      // Without TLS the runner's socket never completes a connection: nothing reaches it, the deadline passes.
+      const plain = yield* Effect.flatMap(Executor.submit(double, 1), Future.await).pipe(
+        Effect.provide(Cluster.layer({ ...base, submitDeadline: "2 seconds" }))
+      )
+      assert.instanceOf(failureOf(plain), ExecutorError.ClusterUnavailable)
+      const badTls = yield* buildError(Cluster.layerRunner({ modules: [fixtureModules], tls: { ca } }))
+      assert.strictEqual(optionOf(badTls), "tls")
     })
   )
 })

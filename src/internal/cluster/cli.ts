@@ -39,6 +39,9 @@ const usage = `Usage: effect-futures-runner --modules <url|path>[,...] [options]
   --storage-file <file>       file holding the storage URL (for a URL with a password; or set
                               EFFECT_FUTURES_CLUSTER_STORAGE). Never put a password on the command line.
   --replay-window <ms>        how long a request stays acceptable after it was issued (default: 3600000)
+  --tls-cert <file>           PEM certificate of this runner (naming --host): TLS on its socket
+  --tls-key <file>            PEM private key of that certificate
+  --tls-ca <file>             PEM CA certificates that sign the runners' certificates
   --host <host>               host other processes reach this runner at (default: localhost)
   --port <port>               port to listen on (default: 34431)
   --listen-host <host>        interface to listen on (default: --host)
@@ -111,6 +114,9 @@ export const optionsFromArgs = (args: ReadonlyArray<string>): RunnerOptions => {
       storage: { type: "string" },
       "storage-file": { type: "string" },
       "replay-window": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-ca": { type: "string" },
       host: { type: "string" },
       port: { type: "string" },
       "listen-host": { type: "string" },
@@ -145,8 +151,21 @@ export const optionsFromArgs = (args: ReadonlyArray<string>): RunnerOptions => {
   const storageFile = values["storage-file"]
   const storage =
     storageFile !== undefined ? readSecretFile("storage-file", storageFile) : (values.storage ?? envStorage)
+  const tlsFiles = [values["tls-cert"], values["tls-key"], values["tls-ca"]]
+  if (tlsFiles.some((file) => file !== undefined) && tlsFiles.some((file) => file === undefined)) {
+    usageError("TLS needs --tls-cert, --tls-key and --tls-ca together")
+  }
+  const tls =
+    values["tls-cert"] === undefined
+      ? undefined
+      : {
+          cert: readSecretFile("tls-cert", values["tls-cert"]),
+          key: Redacted.make(readSecretFile("tls-key", values["tls-key"]!)),
+          ca: readSecretFile("tls-ca", values["tls-ca"]!)
+        }
   return {
     modules: modules.length === 0 ? undefined : modules.map(moduleUrl),
+    ...(tls !== undefined ? { tls } : {}),
     ...(secret !== undefined ? { secret: Redacted.make(secret) } : {}),
     ...(values.insecure === true ? { insecure: true } : {}),
     replayWindow: int("replay-window", values["replay-window"]),

@@ -43,11 +43,14 @@ export const timeout = 5_000
 export class HandshakeError extends Error {
   readonly reason: string
   readonly peer: string
-  constructor(reason: string, peer: string) {
+  /** The peer refused, or failed to prove, the secret; false when the connection failed or timed out. */
+  readonly refused: boolean
+  constructor(reason: string, peer: string, refused = true) {
     super(`cluster connection with ${peer} not authenticated: ${reason}`)
     this.name = "HandshakeError"
     this.reason = reason
     this.peer = peer
+    this.refused = refused
   }
 }
 
@@ -92,12 +95,14 @@ const within = <A>(effect: Effect.Effect<A, HandshakeError | Socket.SocketError>
   effect.pipe(
     Effect.timeoutOrElse({
       duration: timeout,
-      orElse: () => Effect.fail(new HandshakeError(`no handshake within ${timeout} ms`, peer))
+      orElse: () => Effect.fail(new HandshakeError(`no handshake within ${timeout} ms`, peer, false))
     })
   )
 
 const asHandshakeError = (peer: string) => (error: HandshakeError | Socket.SocketError) =>
-  error instanceof HandshakeError ? error : new HandshakeError(`the connection failed (${error.message})`, peer)
+  error instanceof HandshakeError
+    ? error
+    : new HandshakeError(`the connection failed during the handshake (${error.message})`, peer, false)
 
 /** The runner's side, on an accepted connection: the reader's pull once the client is authenticated. */
 const serverSide = (reader: Socket.Reader, writer: Socket.Writer, key: Auth.Key, peer: string) =>
@@ -170,7 +175,7 @@ const clientSide = (reader: Socket.Reader, writer: Socket.Writer, key: Auth.Key,
 /**
  * A client socket that authenticates each connection it opens before Effect's protocol reads or writes on it; a
  * failed handshake fails the connection with a `SocketOpenError` whose cause is a `HandshakeError` (Effect's
- * protocol then retries), after `onRefused` has seen it.
+ * protocol then retries), after `onRefused` has seen it (a refusal, or a connection that failed mid-handshake).
  */
 export const client = (
   socket: Socket.Socket,

@@ -21,6 +21,7 @@ import * as ShardingConfig from "effect/cluster/ShardingConfig"
 import * as SocketRunner from "effect/cluster/SocketRunner"
 import * as SqlMessageStorage from "effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "effect/cluster/SqlRunnerStorage"
+import { isIP } from "node:net"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -109,12 +110,73 @@ export interface Refusals {
   last: { readonly at: number; readonly error: Handshake.HandshakeError } | undefined
 }
 
+/** TLS for the cluster's sockets, as parsed from the `tls` option. */
+export interface TlsSettings {
+  /** PEM CA certificates that sign the runners' certificates. */
+  readonly ca: ReadonlyArray<string>
+  /** PEM certificate chain and key of this process: a runner's server certificate (and its client certificate). */
+  readonly cert: string | undefined
+  readonly key: Redacted.Redacted<string> | undefined
+  /** The name checked in runners' certificates, when it is not the host they are reached at. */
+  readonly servername: string | undefined
+}
+
+/** How this process's sockets are secured: the handshake's secret, and TLS (or not). */
+export interface Transport {
+  readonly key: Auth.Key
+  readonly tls: TlsSettings | undefined
+}
+
+const pem = (option: string, value: unknown): string => {
+  const text = Redacted.isRedacted(value) ? Redacted.value(value) : value
+  if (typeof text !== "string" || !text.includes("-----BEGIN ")) {
+    throw Options.invalid(
+      option,
+      "PEM text (-----BEGIN …)",
+      Redacted.isRedacted(value) ? "a Redacted value" : typeof text
+    )
+  }
+  return text
+}
+
+/** The `tls` option; a runner needs its certificate and key. Key material never appears in an error. */
+export const parseTls = (value: unknown, role: "client" | "runner"): TlsSettings | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "object" || value === null)
+    throw Options.invalid("tls", "an object { ca, cert, key }", typeof value)
+  const tls = value as Record<string, unknown>
+  for (const name of Object.keys(tls)) {
+    if (!["ca", "cert", "key", "servername"].includes(name) && tls[name] !== undefined) {
+      throw Options.invalid("tls", "only ca, cert, key, servername", name)
+    }
+  }
+  const ca = Array.isArray(tls.ca) ? tls.ca : [tls.ca]
+  if (tls.ca === undefined || ca.length === 0)
+    throw Options.invalid("tls.ca", "the PEM CA certificates that sign the runners' certificates", undefined)
+  const cert = tls.cert === undefined ? undefined : pem("tls.cert", tls.cert)
+  const key = tls.key === undefined ? undefined : Redacted.make(pem("tls.key", tls.key))
+  if (role === "runner" && (cert === undefined || key === undefined)) {
+    throw Options.invalid("tls", "a runner's certificate and key (`cert` and `key`) with `ca`", "no certificate or key")
+  }
+  if ((cert === undefined) !== (key === undefined))
+    throw Options.invalid("tls", "both `cert` and `key`, or neither", "one of them")
+  if (tls.servername !== undefined && (typeof tls.servername !== "string" || tls.servername === "")) {
+    throw Options.invalid("tls.servername", "a host name", tls.servername)
+  }
+  return {
+    ca: ca.map((item, index) => pem(`tls.ca[${index}]`, item)),
+    cert,
+    key,
+    servername: tls.servername as string | undefined
+  }
+}
+
 /**
  * Effect Cluster's client protocol over TCP (as `NodeClusterSocket.layerClientProtocol`), with each connection
  * authenticated by the handshake before Effect's protocol uses it.
  */
 const layerClientProtocol = (
-  key: Auth.Key,
+  { key, tls }: Transport,
   refusals: Refusals
 ): Layer.Layer<Runners.RpcClientProtocol, never, RpcSerialization.RpcSerialization> =>
   Layer.effect(
@@ -122,23 +184,36 @@ const layerClientProtocol = (
     Effect.gen(function* () {
       const serialization = yield* RpcSerialization.RpcSerialization
       const onRefused = (error: Handshake.HandshakeError) =>
-        Effect.andThen(
-          Effect.sync(() => {
-            refusals.last = { at: Date.now(), error }
-          }),
-          Effect.logWarning(`effect-futures refused a cluster connection: ${error.reason}`).pipe(
-            Effect.annotateLogs({ peer: error.peer })
-          )
-        )
+        error.refused
+          ? Effect.andThen(
+              Effect.sync(() => {
+                refusals.last = { at: Date.now(), error }
+              }),
+              Effect.logWarning(`effect-futures refused a cluster connection: ${error.reason}`).pipe(
+                Effect.annotateLogs({ peer: error.peer })
+              )
+            )
+          : Effect.logDebug(`effect-futures cluster connection failed: ${error.reason}`).pipe(
+              Effect.annotateLogs({ peer: error.peer })
+            )
       return {
         codecFor: serialization.codecFor,
         make: Effect.fnUntraced(function* (address: RunnerAddress.RunnerAddress) {
-          const socket = yield* NodeSocket.makeNet({
-            openTimeout: 1000,
-            timeout: 5500,
-            host: address.host,
-            port: address.port
-          })
+          const connect = { openTimeout: 1000, timeout: 5500, host: address.host, port: address.port }
+          const socket = yield* tls === undefined
+            ? NodeSocket.makeNet(connect)
+            : NodeSocket.makeTls({
+                ...connect,
+                ca: [...tls.ca],
+                ...(tls.cert !== undefined && tls.key !== undefined
+                  ? { cert: tls.cert, key: Redacted.value(tls.key) }
+                  : {}),
+                ...(tls.servername !== undefined
+                  ? { servername: tls.servername }
+                  : isIP(address.host) === 0
+                    ? { servername: address.host }
+                    : {})
+              })
           const peer = `runner ${address.host}:${address.port}`
           return yield* RpcClient.makeProtocolSocket().pipe(
             Effect.provideService(Socket.Socket, Handshake.client(socket, key, peer, onRefused)),
@@ -149,16 +224,29 @@ const layerClientProtocol = (
     })
   )
 
-/** The runner's TCP server (as `NodeClusterSocket.layerSocketServer`), accepting only authenticated connections. */
-const layerSocketServer = (
-  key: Auth.Key
-): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, ShardingConfig.ShardingConfig> =>
+/**
+ * The runner's TCP (or TLS) server (as `NodeClusterSocket.layerSocketServer`), accepting only authenticated
+ * connections.
+ */
+const layerSocketServer = ({
+  key,
+  tls
+}: Transport): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, ShardingConfig.ShardingConfig> =>
   Layer.effect(
     SocketServer.SocketServer,
     Effect.gen(function* () {
       const config = yield* ShardingConfig.ShardingConfig
       const listen = Option.getOrThrow(Option.orElse(config.runnerListenAddress, () => config.runnerAddress))
-      const inner = yield* NodeSocketServer.make({ host: listen.host, port: listen.port })
+      const inner =
+        tls === undefined
+          ? yield* NodeSocketServer.make({ host: listen.host, port: listen.port })
+          : yield* NodeSocketServer.makeTls({
+              host: listen.host,
+              port: listen.port,
+              ca: [...tls.ca],
+              cert: tls.cert!,
+              key: Redacted.value(tls.key!)
+            })
       const peerOf = Effect.map(Effect.serviceOption(NodeSocket.NetSocket), (socket) =>
         Option.isSome(socket) ? `${socket.value.remoteAddress}:${socket.value.remotePort}` : "an unknown peer"
       )
@@ -196,11 +284,11 @@ const withStorage = (
 export const clientSharding = (
   settings: ShardingSettings,
   storage: Storage.Storage,
-  key: Auth.Key,
+  transport: Transport,
   refusals: Refusals
 ): Layer.Layer<ShardingOut, ClusterStorageError> =>
   withStorage(
-    Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol(key, refusals)),
+    Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol(transport, refusals)),
     shardingConfig(settings, undefined),
     storage
   )
@@ -210,13 +298,16 @@ export const runnerSharding = (
   settings: ShardingSettings,
   storage: Storage.Storage,
   address: { readonly host: string; readonly port: number; readonly listenHost: string | undefined },
-  key: Auth.Key
+  transport: Transport
 ): Layer.Layer<ShardingOut, ClusterStorageError> => {
   const refusals: Refusals = { last: undefined }
   return withStorage(
-    Layer.provide(SocketRunner.layer, [layerSocketServer(key), layerClientProtocol(key, refusals)]).pipe(
+    Layer.provide(SocketRunner.layer, [layerSocketServer(transport), layerClientProtocol(transport, refusals)]).pipe(
       Layer.provide(
-        RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol(key, refusals)))
+        RunnerHealth.layerPing.pipe(
+          Layer.provide(Runners.layerRpc),
+          Layer.provide(layerClientProtocol(transport, refusals))
+        )
       )
     ),
     shardingConfig(settings, address),
