@@ -8,6 +8,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option, Redacted, Schema, Scope, Stream } from "effect"
 import { execFile, spawn } from "node:child_process"
+import { createHmac } from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -837,6 +838,14 @@ describe("Cluster security: the allowlist and the replay store", () => {
     assert.strictEqual(store.size(), 1)
     const key = Auth.keyOf(testSecret)
     assert.notStrictEqual(typeof key, "string")
+    // The tags are HMAC-SHA256 (RFC 2104), byte for byte, for short and long (hashed) keys.
+    for (const secret of [testSecret, "k".repeat(100)]) {
+      const body = `{"id":"x","payload":"${"é".repeat(100)}"}`
+      assert.strictEqual(
+        Auth.hmac(Auth.keyOf(secret) as Auth.SecretKey, "domain\n", body).toString("hex"),
+        createHmac("sha256", secret).update("domain\n").update(body).digest("hex")
+      )
+    }
     const tag = Auth.signRequest(key as Auth.Key, "body")
     assert.isTrue(Auth.verifyRequest(key as never, "body", tag))
     assert.isFalse(Auth.verifyRequest(key as never, "body!", tag))

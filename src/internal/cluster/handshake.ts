@@ -28,8 +28,8 @@ import * as Latch from "effect/Latch"
 import * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import type * as SocketServer from "effect/socket/SocketServer"
-import { createHmac, type KeyObject, randomBytes, timingSafeEqual } from "node:crypto"
-import type * as Auth from "./auth.ts"
+import { randomBytes, timingSafeEqual } from "node:crypto"
+import * as Auth from "./auth.ts"
 
 const magic = Buffer.from("EFH1", "latin1")
 const nonceBytes = 16
@@ -54,12 +54,8 @@ export class HandshakeError extends Error {
   }
 }
 
-const mac = (key: KeyObject, role: string, first: Buffer, second: Buffer) =>
-  createHmac("sha256", key)
-    .update(`effect-futures/cluster/handshake/v1\n${role}\n`)
-    .update(first)
-    .update(second)
-    .digest()
+const mac = (key: Auth.SecretKey, role: string, first: Buffer, second: Buffer) =>
+  Auth.hmac(key, `effect-futures/cluster/handshake/v1\n${role}\n`, first, second)
 
 const equal = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b)
 
