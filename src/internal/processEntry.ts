@@ -7,11 +7,13 @@
  *
  * @internal
  */
-import * as NodeModule from "node:module"
 import { Worker } from "node:worker_threads"
+import * as ModuleCache from "./moduleCache.ts"
 import type { FromWorker, InitMessage, ToWorker } from "./protocol.ts"
 
-NodeModule.enableCompileCache?.()
+ModuleCache.install()
+// The runtime loads while the parent's `Init` message is on its way.
+const workerMain = import("./workerMain.ts")
 
 process.on("disconnect", () => process.exit(0))
 
@@ -33,7 +35,7 @@ process.on("message", async (message: ToWorker | InitMessage) => {
   if (message._tag === "Init") {
     if (started) return
     started = true
-    const { runWorker } = await import("./workerMain.ts")
+    const { runWorker } = await workerMain
     runWorker({ post: send, onMessage: (handler) => handlers.push(handler) }, message.init)
     return
   }

@@ -10,6 +10,7 @@ import type * as Fiber from "effect/Fiber"
 import * as Task from "../Task.ts"
 import * as Bootstrap from "./bootstrap.ts"
 import { claim, STARTED } from "./claims.ts"
+import * as ModuleCache from "./moduleCache.ts"
 import { type ChunkResult, describeWireFailure, runChunkEncoded, runEncoded, transferablesOf } from "./codec.ts"
 import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
 
@@ -71,6 +72,8 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
         const result = trip === undefined ? imported : { loadError: trip }
         modules.set(module, result)
         loading.delete(module)
+        // The worker's boot imports are done once its first task modules are in.
+        if (loading.size === 0) ModuleCache.flush()
         return result
       })
       loading.set(module, promise)
