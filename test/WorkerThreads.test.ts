@@ -35,3 +35,24 @@ describe("layerWorkerThreads: spare workers", () => {
     }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1, spareWorkers: 1, interrupt: "terminate" })))
   )
 })
+
+describe("layerWorkerThreads: replacing a condemned worker", () => {
+  for (const interrupt of ["terminate", "cooperative"] as const) {
+    it.live(`${interrupt}: a worker ended for a cancelled task is replaced at once, with nothing queued`, () =>
+      Effect.gen(function* () {
+        const heartbeat = heartbeatFile()
+        const spinning = yield* Executor.submit(spin, heartbeat)
+        yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
+        const first = yield* Future.interrupt(spinning).pipe(Effect.andThen(Executor.stats))
+        assert.strictEqual(first.busy, 0)
+        // Nothing is submitted: the replacement boots anyway (after the grace period, for a task that would not stop).
+        yield* eventually(Effect.map(Executor.stats, (s) => s.workers === 1))
+        assert.match(yield* Effect.flatMap(Executor.submit(whichWorker, 0), (f) => Future.result(f)), /^\d+:\d+$/)
+      }).pipe(
+        Effect.provide(
+          Executor.layerWorkerThreads({ maxWorkers: 1, interrupt, interruptGracePeriod: 50, idleTimeout: Infinity })
+        )
+      )
+    )
+  }
+})

@@ -417,19 +417,29 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       host.pump()
     }
 
+    /**
+     * Terminates a worker whose cancelled task would not stop, and starts its replacement at once rather than when the
+     * next task arrives: the replacement boots while the old worker dies. (A draining worker is not replaced before
+     * its grace period ends unless work is waiting: a task that stops in time hands its worker back.)
+     */
+    const replaceCondemned = (worker: PoolWorker) => {
+      terminate(worker)
+      if (!closing && !broken && active < options.maxWorkers && !promoteSpare()) spawn()
+    }
+
     /** The worker's running job was cancelled: stop it by the interrupt policy; its pre-queued jobs go elsewhere. */
     const drain = (worker: PoolWorker) => {
       // Last first: each goes back to the head of the queue, so they end up there in their original order.
       for (const job of worker.jobs.slice(1).reverse()) withdraw(worker, job)
       const running = worker.jobs[0]
       if (options.interrupt === "terminate" || running === undefined) {
-        terminate(worker)
+        replaceCondemned(worker)
       } else {
         setState(worker, "draining")
         worker.handle.send({ _tag: "Interrupt", id: running.id })
         worker.timer = setTimeout(() => {
           worker.timer = undefined
-          if (worker.state === "draining") terminate(worker)
+          if (worker.state === "draining") replaceCondemned(worker)
         }, options.interruptGracePeriod)
         worker.timer.unref()
       }
