@@ -3,6 +3,7 @@
  * load errors, initializers, terminating stuck tasks, recycling and leaks.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as fs from "node:fs"
 import * as Effect from "effect/Effect"
 import { Executor, Future } from "../src/index.ts"
 import { contractSuite } from "./contract.ts"
@@ -55,4 +56,28 @@ describe("layerWorkerThreads: replacing a condemned worker", () => {
       )
     )
   }
+
+  /** Nice values of this process's threads (Linux). */
+  const niceValues = () =>
+    fs
+      .readdirSync("/proc/self/task")
+      .map((tid) => Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1].split(" ")[16]))
+
+  it.live.skipIf(!fs.existsSync("/proc/thread-self"))(
+    "cooperative: a task stuck in synchronous code goes to the background until its grace period ends",
+    () =>
+      Effect.gen(function* () {
+        const heartbeat = heartbeatFile()
+        const spinning = yield* Executor.submit(spin, heartbeat)
+        yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
+        assert.notInclude(niceValues(), 19)
+        yield* Future.interrupt(spinning)
+        // It cannot hear the interrupt: its thread is put in the background while the replacement boots.
+        yield* eventually(Effect.sync(() => niceValues().includes(19)))
+        const beat = beats(heartbeat)
+        yield* eventually(Effect.sync(() => beats(heartbeat) > beat))
+        assert.strictEqual(yield* Future.state(spinning), "CANCELLED")
+        assert.match(yield* Effect.flatMap(Executor.submit(whichWorker, 0), (f) => Future.result(f)), /^\d+:\d+$/)
+      }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1, interruptGracePeriod: 10_000 })))
+  )
 })

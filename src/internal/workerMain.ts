@@ -11,6 +11,7 @@ import * as Task from "../Task.ts"
 import * as Bootstrap from "./bootstrap.ts"
 import { claim, STARTED } from "./claims.ts"
 import * as ModuleCache from "./moduleCache.ts"
+import * as Priority from "./priority.ts"
 import { type ChunkResult, describeWireFailure, runChunkEncoded, runEncoded, transferablesOf } from "./codec.ts"
 import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
 
@@ -176,6 +177,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
 
   const interrupt = (id: number) => {
     if (current?.id === id) {
+      port.post({ _tag: "Interrupting", id })
       // Still loading its module: it is dropped once loaded.
       if (current.fiber === undefined) interrupted.add(id)
       else current.fiber.interruptUnsafe()
@@ -202,7 +204,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
 
   // Import the task modules the pool expects while booting; failures surface as TaskLoadError when used.
   for (const module of init.preload ?? []) void resolve(module, "")
-  const ready = () => port.post({ _tag: "Ready" })
+  const ready = () => port.post({ _tag: "Ready", thread: Priority.currentThread() })
   const initializer = init.initializer
   if (initializer === undefined) return ready()
   const initialize = async () => {
