@@ -1,7 +1,8 @@
 /**
  * The workers' module cache (`src/internal/moduleCache.ts`): a worker's imports are recorded once and served to the
  * next workers, with one copy of Effect in each worker; a missing, corrupt, stale or disabled cache falls back to
- * plain imports, and the tasks run the same.
+ * plain imports, and the tasks run the same. And the barrels a worker reduces to what a module names
+ * (`src/internal/barrels.ts`).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
@@ -9,6 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Executor, Future } from "../src/index.ts"
+import * as Barrels from "../src/internal/barrels.ts"
 import * as ModuleCache from "../src/internal/moduleCache.ts"
 import { OffGrid, Point, probe, swap } from "./fixtures/readmeTasks.ts"
 
@@ -73,6 +75,7 @@ for (const [name, makeLayer] of Object.entries(layers)) {
           assert.isTrue(recorded.enabled)
           assert.strictEqual(recorded.dropped, "missing")
           assert.isAbove(recorded.recorded, 100, "the worker recorded Effect's modules")
+          assert.strictEqual(recorded.reduced, 1, "`effect`, imported by name, was reduced to Effect and Schema")
           assert.strictEqual(recorded.written, 1)
           cacheFile(dir)
           const served = yield* run(makeLayer, dir)
@@ -80,6 +83,7 @@ for (const [name, makeLayer] of Object.entries(layers)) {
           assert.isAbove(served.loaded, 100, "the next worker was served Effect's modules from the cache")
           assert.isAbove(served.resolved, 100)
           assert.strictEqual(served.written, 0, "nothing new to write")
+          assert.strictEqual(served.reduced, 1)
         })
     )
 
@@ -144,5 +148,53 @@ describe("layerWorkerThreads: module cache, fallbacks", () => {
     fs.rmSync(file)
     assert.strictEqual(ModuleCache.staleGuard([[file, -1, -1]]), undefined, "recorded as missing, still missing")
     assert.strictEqual(ModuleCache.staleGuard(guards), file)
+  })
+})
+
+describe("barrels reduced to what a module names", () => {
+  const effectBarrel = Barrels.parse(fs.readFileSync(new URL(import.meta.resolve("effect")), "utf8"))
+  const ownBarrel = Barrels.parse(fs.readFileSync(new URL("../src/index.ts", import.meta.url), "utf8"))
+
+  it("reads effect's root and this package's as barrels", () => {
+    assert.isDefined(effectBarrel)
+    assert.includeMembers([...effectBarrel!.parts.keys()], ["Effect", "Schema", "Stream", "pipe", "flow"])
+    assert.deepStrictEqual(effectBarrel!.effects, [])
+    assert.deepStrictEqual([...ownBarrel!.parts.keys()].sort(), [
+      "Bridge",
+      "Executor",
+      "ExecutorError",
+      "Future",
+      "Task"
+    ])
+    assert.deepStrictEqual(ownBarrel!.effects, ['import "./internal/nodeVersion.ts";'], "its side-effect import kept")
+  })
+
+  it("refuses a module with anything but re-exports and bare imports", () => {
+    assert.isUndefined(Barrels.parse('export * as A from "./a.js";\nexport const b = 1;'))
+    assert.isUndefined(Barrels.parse('import { a } from "./a.js";\nexport { a };'))
+    assert.isUndefined(Barrels.parse(""))
+  })
+
+  it("takes the names an importer mentions, and the whole barrel when it may need more", () => {
+    const names = (importer: string) => Barrels.namesUsed(importer, "effect", effectBarrel!)
+    assert.deepStrictEqual(names('import { Effect, Schema } from "effect"\nEffect.succeed(1)'), ["Effect", "Schema"])
+    assert.deepStrictEqual(names('import { Effect as E } from "effect"'), ["Effect"])
+    assert.deepStrictEqual(names('export { Stream } from "effect"'), ["Stream"])
+    assert.isUndefined(names('import * as All from "effect"'), "a namespace import")
+    assert.isUndefined(names('export * from "effect"'))
+    assert.isUndefined(names('import "effect"'), "a bare import")
+    assert.isUndefined(names('import { Effect } from "effect"\nconst more = await import("effect")'), "dynamic import")
+    assert.isUndefined(names('import { Nothing } from "effect"'), "no name of the barrel")
+  })
+
+  it("a reduced barrel holds the named re-exports and the side-effect imports", () => {
+    assert.strictEqual(
+      Barrels.reduce(effectBarrel!, ["Effect", "pipe"]),
+      'export * as Effect from "./Effect.js";\nexport { pipe as pipe } from "./Function.js";'
+    )
+    assert.strictEqual(
+      Barrels.reduce(ownBarrel!, ["Task"]),
+      'import "./internal/nodeVersion.ts";\nexport * as Task from "./Task.ts";'
+    )
   })
 })

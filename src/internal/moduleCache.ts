@@ -28,6 +28,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { threadId } from "node:worker_threads"
+import * as Barrels from "./barrels.ts"
 
 /** Bumped when the file's layout changes. */
 const FORMAT = 2
@@ -59,6 +60,8 @@ export interface Stats {
   loaded: number
   recorded: number
   written: number
+  /** Imports of a package's root served a reduced barrel (see `barrels.ts`). */
+  reduced: number
 }
 
 const statsKey = Symbol.for("effect-futures/moduleCache")
@@ -70,7 +73,8 @@ const stats: Stats = ((globalThis as { [statsKey]?: Stats })[statsKey] ??= {
   resolved: 0,
   loaded: 0,
   recorded: 0,
-  written: 0
+  written: 0,
+  reduced: 0
 })
 
 /** This package's root (this file is in `<root>/src/internal` or `<root>/dist/internal`). */
@@ -79,6 +83,38 @@ const ownRoot = new URL("../../", import.meta.url).href
 const cacheable = (url: string): boolean =>
   url.startsWith("file:") &&
   (url.includes("/node_modules/") || url.startsWith(`${ownRoot}dist/`) || url.startsWith(`${ownRoot}src/`))
+
+/** The package roots whose barrel a worker reduces to what the importer names (see `barrels.ts`). */
+const isReducible = (url: string): boolean =>
+  url.endsWith("/node_modules/effect/dist/index.js") ||
+  url === `${ownRoot}dist/index.js` ||
+  url === `${ownRoot}src/index.ts`
+
+const barrels = new Map<string, Barrels.Barrel | undefined>()
+
+const readText = (url: string): string | undefined => {
+  try {
+    return fs.readFileSync(fileURLToPath(url), "utf8")
+  } catch {
+    return undefined
+  }
+}
+
+/** The URL of the barrel at `url` reduced to what `parent` names, when it can be. */
+const reduceBarrel = (url: string, specifier: string, parent: string): string | undefined => {
+  // Only a package imported by its name, from a module with a source to read.
+  if (!isReducible(url) || /^[./]|^file:/.test(specifier) || !parent.startsWith("file:")) return undefined
+  if (!barrels.has(url)) {
+    const source = readText(url)
+    barrels.set(url, source === undefined ? undefined : Barrels.parse(source))
+  }
+  const barrel = barrels.get(url)
+  const importer = barrel === undefined ? undefined : readText(parent)
+  const names = importer === undefined ? undefined : Barrels.namesUsed(importer, specifier, barrel!)
+  if (names === undefined) return undefined
+  stats.reduced++
+  return `${url}${Barrels.QUERY}${names.join(",")}`
+}
 
 const guardOf = (file: string): readonly [number, number] => {
   const stat = fs.statSync(file, { throwIfNoEntry: false })
@@ -264,16 +300,24 @@ export const install = (): void => {
         const target = from === undefined ? undefined : cache.manifest.resolutions[from]?.[`${specifier}\0${list}`]
         if (target !== undefined) {
           stats.resolved++
-          return { url: cache.manifest.urls[target], shortCircuit: true }
+          const url = cache.manifest.urls[target]
+          return { url: reduceBarrel(url, specifier, parent) ?? url, shortCircuit: true }
         }
       }
       const resolved = nextResolve(specifier, context)
       if (recording && cacheable(parent) && (resolved.url.startsWith("node:") || cacheable(resolved.url))) {
         recorded.resolutions.push([specifier, parent, conditions, resolved.url])
       }
-      return resolved
+      const reduced = reduceBarrel(resolved.url, specifier, parent)
+      return reduced === undefined ? resolved : { ...resolved, url: reduced }
     },
     load: (url, context, nextLoad) => {
+      const only = url.indexOf(Barrels.QUERY)
+      const barrel = only < 0 ? undefined : barrels.get(url.slice(0, only))
+      if (barrel !== undefined) {
+        const names = url.slice(only + Barrels.QUERY.length).split(",")
+        return { format: "module", source: Barrels.reduce(barrel, names), shortCircuit: true }
+      }
       const cached = cache?.sources.get(url)
       if (cached !== undefined) {
         stats.loaded++
