@@ -10,7 +10,8 @@
  * only when the barrel is made of nothing but re-exports, and only for an importer that names what it takes: a
  * namespace import (`import * as E from "effect"`), `export *`, a bare or default import, or any dynamic `import()`
  * in the importer gets the whole barrel. A name the importer's text mentions anywhere counts as named (the reduced
- * barrel may hold more than needed, never less).
+ * barrel may hold more than needed, never less). A reduced barrel's URL carries the names it holds as a query, which
+ * is what `import.meta.resolve("effect")` returns in such a module.
  *
  * @internal
  */

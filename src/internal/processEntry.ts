@@ -17,12 +17,19 @@ const workerMain = import("./workerMain.ts")
 
 process.on("disconnect", () => process.exit(0))
 
-const watchdog = new Worker(
-  `const { parentPid } = require("node:worker_threads").workerData
+/**
+ * Started once the runtime has loaded, so that its thread does not boot while the child does (on a machine with
+ * few cores, it competes for them): until then the child runs no task that could loop.
+ */
+const startWatchdog = () => {
+  const parentPid = process.ppid
+  const watchdog = new Worker(
+    `const { parentPid } = require("node:worker_threads").workerData
   setInterval(() => { if (process.ppid !== parentPid) process.kill(process.pid, "SIGKILL") }, 1000)`,
-  { eval: true, workerData: { parentPid: process.ppid } }
-)
-watchdog.unref()
+    { eval: true, workerData: { parentPid } }
+  )
+  watchdog.unref()
+}
 
 const send = (message: FromWorker) => {
   process.send!(message)
@@ -37,6 +44,7 @@ process.on("message", async (message: ToWorker | InitMessage) => {
     started = true
     const { runWorker } = await workerMain
     runWorker({ post: send, onMessage: (handler) => handlers.push(handler) }, message.init)
+    startWatchdog()
     return
   }
   for (const handler of handlers) handler(message)
