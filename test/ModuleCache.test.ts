@@ -128,6 +128,25 @@ describe("layerWorkerThreads: module cache, fallbacks", () => {
     })
   )
 
+  it.live.skipIf(process.getuid === undefined)(
+    "a cache file others could have written is not trusted (it holds code): it is replaced by one only its owner can write",
+    () =>
+      Effect.gen(function* () {
+        const dir = tempDir()
+        yield* run(makeLayer, dir)
+        const file = cacheFile(dir)
+        assert.strictEqual(fs.statSync(file).mode & 0o777, 0o600)
+        fs.chmodSync(file, 0o666)
+        const refused = yield* run(makeLayer, dir)
+        assert.strictEqual(refused.dropped, "untrusted: writable by other users")
+        assert.strictEqual(refused.loaded, 0)
+        assert.strictEqual(refused.written, 1)
+        assert.strictEqual(fs.statSync(cacheFile(dir)).mode & 0o777, 0o600)
+        const served = yield* run(makeLayer, dir)
+        assert.isUndefined(served.dropped)
+      })
+  )
+
   it.live("EFFECT_FUTURES_MODULE_CACHE=off: no hooks, plain imports", () =>
     Effect.gen(function* () {
       const off = yield* run(makeLayer, "off")

@@ -16,7 +16,9 @@
  * package's `package.json` and each `node_modules` folder (which an install touches): if any differs, the whole cache
  * is dropped and recorded again from plain imports, as is a cache for another Node or an unreadable file. A worker
  * records what it loaded that the cache lacked and, once its boot imports are done, writes the cache again
- * (atomically: a new file renamed over the old one), so the cache converges on what workers import.
+ * (atomically: a new file renamed over the old one), so the cache converges on what workers import. The file holds
+ * code that workers run: it is used only if it belongs to this user and no one else can write to it, and it is always
+ * written as a new file only its owner can read and write.
  *
  * `EFFECT_FUTURES_MODULE_CACHE`: unset, the file lives in Node's compile cache folder (`module.getCompileCacheDir()`);
  * `off` turns the hooks off (no cache, no reduced barrels); any other value is the folder to keep it in. The hooks
@@ -163,13 +165,29 @@ const index = (manifest: Manifest, blob: Buffer): Loaded => ({
   sources: new Map(manifest.sources.map((source) => [manifest.urls[source[0]], source]))
 })
 
+/**
+ * Why a cache file may not be trusted, if it may not: it holds code that workers run, so it must belong to this user
+ * and be writable by no one else (where the OS has users and modes; the check is made on the file as opened).
+ */
+export const untrusted = (stat: fs.Stats): string | undefined => {
+  if (process.getuid === undefined) return undefined
+  if (stat.uid !== process.getuid()) return "owned by another user"
+  return (stat.mode & 0o022) === 0 ? undefined : "writable by other users"
+}
+
 /** Reads the cache file; `dropped` says why it cannot be used. */
 const read = (file: string): Loaded | { readonly dropped: string } => {
   let decoded: ReturnType<typeof decode>
+  let fd: number | undefined
   try {
-    decoded = decode(fs.readFileSync(file))
+    fd = fs.openSync(file, "r")
+    const refused = untrusted(fs.fstatSync(fd))
+    if (refused !== undefined) return { dropped: `untrusted: ${refused}` }
+    decoded = decode(fs.readFileSync(fd))
   } catch (cause) {
     return { dropped: (cause as { code?: unknown }).code === "ENOENT" ? "missing" : `unreadable: ${String(cause)}` }
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
   }
   const { manifest, blob } = decoded
   if (manifest.format !== FORMAT || manifest.node !== process.version) return { dropped: "written by another version" }
@@ -361,10 +379,11 @@ export const install = (): void => {
     const next = merge(previous, recorded)
     // Written at once, not in the background: a short-lived program may end its workers right after their first
     // task. Another worker may write the same file meanwhile: each writes its own and renames it over the cache.
+    // The file is created afresh (never through a link someone left in its place) and only its owner may touch it.
     const temporary = `${file}.${process.pid}-${threadId}.tmp`
     try {
-      fs.mkdirSync(folder, { recursive: true })
-      fs.writeFileSync(temporary, encode(next.manifest, next.blob))
+      fs.mkdirSync(folder, { recursive: true, mode: 0o700 })
+      fs.writeFileSync(temporary, encode(next.manifest, next.blob), { flag: "wx", mode: 0o600 })
       fs.renameSync(temporary, file)
       stats.written++
     } catch {
