@@ -2,7 +2,8 @@
  * Runs one scenario for one contender in this fresh process and prints one JSON line with the result and the CPU
  * time this process used (all its threads), so the parent can tell its own load from other processes'.
  *
- * Usage: node bench/child.ts <contender> <scenario> <json params>
+ * Usage: node bench/child.ts <contender> <scenario> <json params> (after `npm run build`: the effect-futures
+ * contenders run the built package, as a consumer does)
  */
 import * as fs from "node:fs"
 import type { Contender } from "./contenders/types.ts"
@@ -22,10 +23,14 @@ const load = async (): Promise<Contender> => {
       return (await import("./contenders/effectFutures.ts")).contender
     case "effect-futures+spare":
       return (await import("./contenders/effectFutures.ts")).contenderWithSpare
+    case "effect-futures-processes":
+      return (await import("./contenders/effectFutures.ts")).contenderProcesses
     case "piscina":
       return (await import("./contenders/piscina.ts")).contender
     case "tinypool":
       return (await import("./contenders/tinypool.ts")).contender
+    case "tinypool-processes":
+      return (await import("./contenders/tinypool.ts")).contenderProcesses
     case "raw":
       return (await import("./contenders/raw.ts")).raw
     case "raw-pipelined":

@@ -9,7 +9,7 @@
  * runs nothing and only renders RESULTS.md and the chart again from results.json (after editing NOTES.md).
  * Writes bench/results.json, bench/RESULTS.md and bench/results.svg.
  */
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import { render } from "./report.ts"
@@ -32,6 +32,9 @@ export interface Scenario {
 
 const everyone = ["effect-futures", "piscina", "tinypool", "raw", "raw-pipelined"]
 const pools = ["effect-futures", "piscina", "tinypool"]
+/** Child-process pools: ours (`layerProcesses`) against tinypool's `child_process` runtime (piscina has none). */
+const processPools = ["effect-futures-processes", "tinypool-processes"]
+const startupContenders = ["effect-futures", "piscina", "tinypool", "raw", ...processPools]
 
 const scenarios: ReadonlyArray<Scenario> = [
   { name: "noop", params: { tasks: quick ? 20_000 : 100_000, inFlight: 64 }, contenders: everyone },
@@ -41,14 +44,14 @@ const scenarios: ReadonlyArray<Scenario> = [
     params: { count: quick ? 40 : 200, n: 32 },
     contenders: ["effect-futures", "piscina", "tinypool", "raw"]
   },
-  { name: "startup", params: {}, contenders: ["effect-futures", "piscina", "tinypool", "raw"] },
-  { name: "startupCold", params: {}, contenders: ["effect-futures", "piscina", "tinypool", "raw"] },
+  { name: "startup", params: {}, contenders: [...startupContenders] },
+  { name: "startupCold", params: {}, contenders: [...startupContenders] },
   {
     name: "map",
     params: { items: quick ? 200_000 : 1_000_000, chunk: 1000 },
     contenders: ["effect-futures", "piscina", "raw-pipelined"]
   },
-  { name: "cancel", params: {}, contenders: [...pools, "effect-futures+spare"] }
+  { name: "cancel", params: {}, contenders: [...pools, "effect-futures+spare", ...processPools] }
 ].filter((s) => only === undefined || only.includes(s.name))
 
 /** CPU ticks of this process's children that have exited (cutime + cstime): a child's whole life, teardown included. */
@@ -119,7 +122,14 @@ const median = (values: ReadonlyArray<number>) => {
 
 export type Results = Record<string, Record<string, { median: Record<string, number>; runs: number; error?: string }>>
 
+/** The contenders import `effect-futures` by its package name, which resolves to the built `dist/`: build it first. */
+const build = () => {
+  const built = spawnSync("npm", ["run", "build"], { cwd: new URL("..", import.meta.url), stdio: "inherit" })
+  if (built.status !== 0) throw new Error("npm run build failed")
+}
+
 const main = async () => {
+  build()
   const collected: Record<string, Record<string, Array<Record<string, number>>>> = {}
   const errors: Record<string, Record<string, string>> = {}
   let discarded = 0

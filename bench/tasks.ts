@@ -1,9 +1,10 @@
 /**
- * The benchmark's tasks for effect-futures: the same work the peers' worker module does.
+ * The benchmark's tasks for effect-futures: the same work the peers' worker module does, imported exactly as the
+ * README teaches (`effect` and `effect-futures` by their root entries). `effect-futures` is this package by its own
+ * name, so Node resolves it to the built `dist/` a consumer runs (`bench/run.ts` builds it first).
  */
-import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
-import * as Task from "../src/Task.ts"
+import { Effect, Schema } from "effect"
+import { Task } from "effect-futures"
 
 const fibSync = (n: number): number => (n < 2 ? n : fibSync(n - 1) + fibSync(n - 2))
 

@@ -199,16 +199,17 @@ export interface WorkerOptions extends CommonOptions {
   readonly resourceLimits?: ResourceLimits | undefined
   /**
    * How a running task is stopped when its future is interrupted. `"cooperative"` (default) interrupts the task's
-   * fiber inside the worker and terminates the worker if it has not stopped within `interruptGracePeriod`;
-   * `"terminate"` terminates the worker at once. Either way the slot is freed at once and a replacement starts on
-   * demand, so the next task never waits for the grace period.
+   * fiber inside the worker and terminates the worker if it has not stopped within `interruptGracePeriod` (a worker
+   * that does not even answer within 30 ms is stuck in synchronous code: it runs at the lowest priority meanwhile,
+   * where the OS allows); `"terminate"` terminates the worker at once. Either way the slot is freed at once, and a
+   * terminated worker is replaced at once, so the next task never waits for the grace period.
    */
   readonly interrupt?: "cooperative" | "terminate" | undefined
   /** How long a cooperatively interrupted task may take to stop. Default `"1 second"`. */
   readonly interruptGracePeriod?: Duration.Input | undefined
   /**
    * Booted workers kept in reserve, not counted in `maxWorkers`, to take the place of a worker lost to an
-   * interrupted CPU-bound task or a crash at once instead of after a boot (~200–300 ms here, mostly importing
+   * interrupted CPU-bound task or a crash at once instead of after a boot (~80–150 ms here, mostly importing
    * `effect`). Default `0`. Set it to `1` when cancelling running tasks is routine and the next task must start
    * promptly; each spare costs one idle worker's memory. At most `maxWorkers`.
    */

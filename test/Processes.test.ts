@@ -12,9 +12,19 @@ import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { contractSuite, failureOf, invalidOptions } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { double } from "./fixtures/tasks.ts"
-import { abort, environment, pidThenWait, readText, stubborn, whichWorker, workerArgv } from "./fixtures/workerTasks.ts"
+import {
+  abort,
+  environment,
+  pidThenWait,
+  readText,
+  spin,
+  stubborn,
+  whichWorker,
+  workerArgv
+} from "./fixtures/workerTasks.ts"
 import {
   alive,
+  beats,
   docParagraphs,
   eventually,
   heartbeatFile,
@@ -291,5 +301,27 @@ describe("layerProcesses: process-specific", () => {
       assert.include(misspelled.expected, "an option of layerProcesses (did you mean `execArgv`?)")
       assert.include(misspelled.expected, "cwd")
     })
+  )
+})
+
+describe("layerProcesses: a cancelled task stuck in synchronous code", () => {
+  /** A process's nice value (Linux). */
+  const nice = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[16])
+
+  it.live.skipIf(!fs.existsSync("/proc/thread-self"))(
+    "its child goes to the background until the grace period ends; the next task runs on a replacement",
+    () =>
+      Effect.gen(function* () {
+        const heartbeat = heartbeatFile()
+        const spinning = yield* Executor.submit(spin, heartbeat)
+        yield* eventually(Effect.sync(() => beats(heartbeat) > 0))
+        const pid = spinnerPid(heartbeat)
+        assert.strictEqual(nice(pid), 0)
+        yield* Future.interrupt(spinning)
+        yield* eventually(Effect.sync(() => nice(pid) === 19))
+        assert.isTrue(alive(pid), "still within its grace period")
+        const next = yield* Effect.flatMap(Executor.submit(whichWorker, 0), (f) => Future.result(f))
+        assert.notInclude(next, `${pid}:`)
+      }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1, interruptGracePeriod: 10_000 })))
   )
 })

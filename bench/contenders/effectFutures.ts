@@ -1,20 +1,22 @@
 /**
- * effect-futures, used the way an Effect application uses it: `Executor.layerWorkerThreads` and Effect code.
+ * effect-futures, used the way an Effect application uses it (imports as the README shows, the built package):
+ * `Executor.layerWorkerThreads` or `Executor.layerProcesses` and Effect code.
  */
-import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
-import { Executor, Future } from "../../src/index.ts"
+import { Effect, Stream } from "effect"
+import { Executor, Future } from "effect-futures"
 import { double, fib, noop, spin, stamp } from "../tasks.ts"
 import { type Contender, settle, WORKERS } from "./types.ts"
 
+type Kind = "threads" | "processes"
+
 const makeRun =
-  (options: Executor.WorkerOptions) =>
-  <A, E>(program: Effect.Effect<A, E, Executor.Executor>) =>
-    Effect.runPromise(
-      program.pipe(
-        Effect.provide(Executor.layerWorkerThreads({ maxWorkers: WORKERS, minWorkers: WORKERS, ...options }))
-      )
+  (kind: Kind, options: Executor.WorkerOptions) =>
+  <A, E>(program: Effect.Effect<A, E, Executor.Executor>) => {
+    const all = { maxWorkers: WORKERS, minWorkers: WORKERS, ...options }
+    return Effect.runPromise(
+      program.pipe(Effect.provide(kind === "threads" ? Executor.layerWorkerThreads(all) : Executor.layerProcesses(all)))
     )
+  }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
@@ -23,8 +25,8 @@ const warm = Effect.forEach(range(1000), (i) => Effect.flatMap(Executor.submit(n
   discard: true
 })
 
-const makeContender = (options: Executor.WorkerOptions): Contender => {
-  const run = makeRun(options)
+const makeContender = (options: Executor.WorkerOptions, kind: Kind = "threads"): Contender => {
+  const run = makeRun(kind, options)
   return {
     noop: (tasks, inFlight) =>
       run(
@@ -68,10 +70,20 @@ const makeContender = (options: Executor.WorkerOptions): Contender => {
         })
       ),
     startup: async () => {
-      // As in every Effect application, `effect` is already imported; the clock starts at the layer's build.
+      // As in every Effect application, `effect` is already imported; the clock starts at the layer's build and
+      // stops at the first result (as for the peers, closing the pool is not counted).
       const started = performance.now()
-      await run(Effect.flatMap(Executor.submit(noop, 1), Future.result))
-      return { firstResultMs: performance.now() - started }
+      let firstResultMs = 0
+      await run(
+        Effect.flatMap(Executor.submit(noop, 1), Future.result).pipe(
+          Effect.tap(() =>
+            Effect.sync(() => {
+              firstResultMs = performance.now() - started
+            })
+          )
+        )
+      )
+      return { firstResultMs }
     },
     map: (items, chunk) =>
       run(
@@ -105,3 +117,6 @@ export const contender = makeContender({})
 
 /** With one spare worker booted in reserve, for the cancellation scenario. */
 export const contenderWithSpare = makeContender({ spareWorkers: 1 })
+
+/** `layerProcesses` with the defaults (child processes), against tinypool's `child_process` runtime. */
+export const contenderProcesses = makeContender({}, "processes")

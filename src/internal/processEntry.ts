@@ -10,11 +10,13 @@
  *
  * @internal
  */
-import * as NodeModule from "node:module"
 import { Worker } from "node:worker_threads"
+import * as ModuleCache from "./moduleCache.ts"
 import type { FromWorker, InitMessage, StopMessage, ToWorker } from "./protocol.ts"
 
-NodeModule.enableCompileCache?.()
+ModuleCache.install()
+// The runtime loads while the parent's `Init` message is on its way.
+const workerMain = import("./workerMain.ts")
 
 let exiting = false
 /** Exits once stdout and stderr have written out everything before this call (a write's callback comes after). */
@@ -33,12 +35,19 @@ process.on("disconnect", exitWhenFlushed)
 // The parent may have gone while this module was still loading, before the listener above was there.
 if (!process.connected) exitWhenFlushed()
 
-const watchdog = new Worker(
-  `const { parentPid } = require("node:worker_threads").workerData
+/**
+ * Started once the runtime has loaded, so that its thread does not boot while the child does (on a machine with
+ * few cores, it competes for them): until then the child runs no task that could loop.
+ */
+const startWatchdog = () => {
+  const parentPid = process.ppid
+  const watchdog = new Worker(
+    `const { parentPid } = require("node:worker_threads").workerData
   setInterval(() => { if (process.ppid !== parentPid) process.kill(process.pid, "SIGKILL") }, 1000)`,
-  { eval: true, workerData: { parentPid: process.ppid } }
-)
-watchdog.unref()
+    { eval: true, workerData: { parentPid } }
+  )
+  watchdog.unref()
+}
 
 const send = (message: FromWorker) => {
   process.send!(message)
@@ -52,8 +61,9 @@ process.on("message", async (message: ToWorker | InitMessage | StopMessage) => {
   if (message._tag === "Init") {
     if (started) return
     started = true
-    const { runWorker } = await import("./workerMain.ts")
+    const { runWorker } = await workerMain
     runWorker({ post: send, onMessage: (handler) => handlers.push(handler) }, message.init)
+    startWatchdog()
     return
   }
   for (const handler of handlers) handler(message)

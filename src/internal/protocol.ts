@@ -60,7 +60,10 @@ export type ToWorker =
 
 /** Worker → parent. */
 export type FromWorker =
-  | { readonly _tag: "Ready" }
+  /** Booted; `thread` is its OS thread id where the OS has one (see `priority.ts`). */
+  | { readonly _tag: "Ready"; readonly thread?: number | undefined }
+  /** An `Interrupt` for the running task arrived: the worker's event loop is free, the task is being interrupted. */
+  | { readonly _tag: "Interrupting"; readonly id: number }
   | { readonly _tag: "InitFailed"; readonly message: string }
   | { readonly _tag: "Done"; readonly id: number; readonly exit: WireExit }
   | { readonly _tag: "ChunkDone"; readonly id: number; readonly result: ChunkResult }

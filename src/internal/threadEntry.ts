@@ -3,11 +3,12 @@
  *
  * @internal
  */
-import * as NodeModule from "node:module"
 import { parentPort, workerData } from "node:worker_threads"
+import * as ModuleCache from "./moduleCache.ts"
 
-// Compiled code is cached on disk across worker boots: importing `effect` is most of a worker's start-up time.
-NodeModule.enableCompileCache?.()
+// Importing `effect` is most of a worker's start-up time: modules are served from a cache (and compiled code from
+// Node's compile cache) across worker boots.
+ModuleCache.install()
 
 const { runWorker } = await import("./workerMain.ts")
 const port = parentPort!

@@ -16,6 +16,8 @@ import type * as Fiber from "effect/Fiber"
 import * as Task from "../Task.ts"
 import * as Bootstrap from "./bootstrap.ts"
 import { claim, STARTED } from "./claims.ts"
+import * as ModuleCache from "./moduleCache.ts"
+import * as Priority from "./priority.ts"
 import {
   type ChunkResult,
   describeWireFailure,
@@ -103,6 +105,8 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
         const result = trip === undefined ? imported : { loadError: trip }
         modules.set(module, result)
         loading.delete(module)
+        // The worker's boot imports are done once its first task modules are in.
+        if (loading.size === 0) ModuleCache.flush()
         return result
       })
       loading.set(module, promise)
@@ -207,6 +211,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
 
   const interrupt = (id: number) => {
     if (current?.id === id) {
+      port.post({ _tag: "Interrupting", id })
       // Still loading its module: it is dropped once loaded.
       if (current.fiber === undefined) interrupted.add(id)
       else current.fiber.interruptUnsafe()
@@ -233,7 +238,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
 
   // Import the task modules the pool expects while booting; failures surface as TaskLoadError when used.
   for (const module of init.preload ?? []) void resolve(module, "")
-  const ready = () => port.post({ _tag: "Ready" })
+  const ready = () => port.post({ _tag: "Ready", thread: Priority.currentThread() })
   const initializer = init.initializer
   if (initializer === undefined) return ready()
   const initialize = async () => {

@@ -40,6 +40,7 @@ import * as Claims from "./claims.ts"
 import { encodePayload, payloadNotCloneable } from "./codec.ts"
 import type { Backend, Host, Job } from "./core.ts"
 import type { Initializer } from "./options.ts"
+import * as Priority from "./priority.ts"
 import type { ChunkResult, FromWorker, WireExit, WorkerInit } from "./protocol.ts"
 import type { Transport, WorkerExit, WorkerHandle } from "./transport.ts"
 
@@ -60,6 +61,12 @@ export interface PoolOptions {
 /** Consecutive workers dying before they are ready, after which the executor is broken (no crash loop). */
 export const maxStartFailures = 3
 
+/**
+ * Milliseconds a draining worker has to answer its `Interrupt` before it counts as stuck in synchronous code and goes
+ * to the background for the rest of its grace period (see `priority.ts`).
+ */
+const STUCK_AFTER = 30
+
 /** Jobs a busy worker thread may hold: the running one plus three pre-queued (see the module's comment). */
 const PREFETCH = 4
 
@@ -79,6 +86,11 @@ interface PoolWorker {
   /** Jobs sent (done or not): how `maxTasksPerWorker` is enforced. */
   assigned: number
   timer: ReturnType<typeof setTimeout> | undefined
+  /** Its OS thread (see `priority.ts`), and whether it was put in the background while draining. */
+  thread: number | undefined
+  background: boolean
+  /** Whether it answered the last `Interrupt` (its event loop is free). */
+  heard: boolean
 }
 
 export const make = (transport: Transport, options: PoolOptions) => (host: Host) =>
@@ -259,7 +271,10 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         freeCells: cells === undefined ? [] : Array.from({ length: Claims.CELLS }, (_, i) => i),
         cellOf: new Map(),
         assigned: 0,
-        timer: undefined
+        timer: undefined,
+        thread: undefined,
+        background: false,
+        heard: false
       }
       workers.set(id, worker)
       if (asSpare) {
@@ -304,6 +319,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     const onMessage = (worker: PoolWorker, message: FromWorker) => {
       switch (message._tag) {
         case "Ready":
+          worker.thread = message.thread
           if (worker.state === "spare") {
             startFailures = 0
             readySpares.add(worker)
@@ -318,6 +334,9 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           return breakPool(
             `The initializer "${options.initializer?.task.name}" failed in worker ${worker.id}: ${message.message}`
           )
+        case "Interrupting":
+          worker.heard = true
+          return
         case "Done":
           return onDone(worker, message.id, message.exit)
         case "ChunkDone":
@@ -358,8 +377,15 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (worker.state === "draining") {
         if (worker.jobs.length > 0) return
         clearTimer(worker)
-        // The interrupted task stopped within the grace period: the worker is healthy and may serve again.
-        if (active < options.maxWorkers && !closing && worker.assigned < options.maxTasksPerWorker) {
+        // The interrupted task stopped within the grace period: the worker is healthy and may serve again (at its
+        // priority: one left in the background is not).
+        if (
+          active < options.maxWorkers &&
+          !closing &&
+          worker.assigned < options.maxTasksPerWorker &&
+          (!worker.background || Priority.restore(worker.thread))
+        ) {
+          worker.background = false
           setState(worker, "active")
           return becomeIdle(worker)
         }
@@ -438,20 +464,40 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       host.pump()
     }
 
+    /**
+     * Terminates a worker whose cancelled task would not stop, and starts its replacement at once rather than when the
+     * next task arrives: the replacement boots while the old worker dies. (A draining worker is not replaced before
+     * its grace period ends unless work is waiting: a task that stops in time hands its worker back.)
+     */
+    const replaceCondemned = (worker: PoolWorker) => {
+      terminate(worker)
+      if (!closing && !broken && active < options.maxWorkers && !promoteSpare()) spawn()
+    }
+
     /** The worker's running job was cancelled: stop it by the interrupt policy; its pre-queued jobs go elsewhere. */
     const drain = (worker: PoolWorker) => {
       // Last first: each goes back to the head of the queue, so they end up there in their original order.
       for (const job of worker.jobs.slice(1).reverse()) withdraw(worker, job)
       const running = worker.jobs[0]
       if (options.interrupt === "terminate" || running === undefined) {
-        terminate(worker)
+        replaceCondemned(worker)
       } else {
         setState(worker, "draining")
+        worker.heard = false
         worker.handle.send({ _tag: "Interrupt", id: running.id })
+        // A worker that does not answer soon is stuck in synchronous code (it cannot even see the interrupt): it goes
+        // to the background for the rest of its grace period, so it does not slow down the work that follows.
+        const stuckAfter = Math.min(STUCK_AFTER, options.interruptGracePeriod)
         worker.timer = setTimeout(() => {
           worker.timer = undefined
-          if (worker.state === "draining") terminate(worker)
-        }, options.interruptGracePeriod)
+          if (worker.state !== "draining") return
+          if (!worker.heard) worker.background = Priority.background(worker.thread)
+          worker.timer = setTimeout(() => {
+            worker.timer = undefined
+            if (worker.state === "draining") replaceCondemned(worker)
+          }, options.interruptGracePeriod - stuckAfter)
+          worker.timer.unref()
+        }, stuckAfter)
         worker.timer.unref()
       }
       topUp()
