@@ -27,47 +27,25 @@ import type * as Task from "../Task.ts"
 import * as Admission from "./admission.ts"
 import { type Batch, decodeChunk, decodeExit, encodePayload, encodePayloads } from "./codec.ts"
 import { FutureImpl } from "./future.ts"
+import * as Job from "./job.ts"
 import type { ChunkResult, WireExit } from "./protocol.ts"
 import { Samples } from "./samples.ts"
 
-export type JobState = "queued" | "running" | "done" | "cancelled"
-
-export class Job {
-  readonly id: number
-  readonly task: Task.Any
-  /** The Schema-encoded payload; for a chunk, the array of encoded payloads. */
-  readonly payload: unknown
-  readonly chunk: boolean
-  state: JobState = "queued"
-  readonly submittedAt: number
-  startedAt = 0
-  resume: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined = undefined
-  exit: Exit.Exit<unknown, unknown> | undefined = undefined
-  /** Whatever the backend needs to find the job again (its worker, its fiber). */
-  slot: unknown = undefined
-
-  constructor(id: number, task: Task.Any, payload: unknown, chunk: boolean, now: number) {
-    this.id = id
-    this.task = task
-    this.payload = payload
-    this.chunk = chunk
-    this.submittedAt = now
-  }
-}
+export type { Job } from "./job.ts"
 
 /** How the core sees a backend: it starts jobs when told there is room, and stops the ones it is asked to. */
 export interface Backend {
   /** Starts `job` now if there is room (the job is then running), else returns false and the job stays queued. */
-  readonly start: (job: Job) => boolean
+  readonly start: (job: Job.Job) => boolean
   /** The running `job` was cancelled: stop it by the interrupt policy, and free its slot at once. */
-  readonly stop: (job: Job) => void
+  readonly stop: (job: Job.Job) => void
   /** Whether a running job has actually started (false while it waits on a worker behind another one). */
-  readonly started: (job: Job) => boolean
+  readonly started: (job: Job.Job) => boolean
   /**
    * Takes back a running job that has not started (it waits on a worker behind another one), atomically: true if it
    * will never run, false if it has started.
    */
-  readonly cancelPending: (job: Job) => boolean
+  readonly cancelPending: (job: Job.Job) => boolean
   /** How many more jobs could start now, or as soon as a worker being started is ready, without waiting. */
   readonly freeSlots: () => number
   /** How many running jobs wait on a worker without having started: they count as queued. */
@@ -84,9 +62,9 @@ export interface Backend {
 /** How a backend talks to the core. */
 export interface Host {
   /** A running job ended with this outcome (ignored if it was cancelled meanwhile). */
-  readonly finish: (job: Job, exit: WireExit | ChunkResult) => void
+  readonly finish: (job: Job.Job, exit: WireExit | ChunkResult) => void
   /** A running job's worker died or the job could not be run: fail it with an executor error. */
-  readonly fail: (job: Job, error: unknown) => void
+  readonly fail: (job: Job.Job, error: unknown) => void
   /** There may be room for queued jobs now. */
   readonly pump: () => void
   /** Jobs waiting for a worker (the backend uses it to decide whether to spawn). */
@@ -104,7 +82,7 @@ export interface Host {
    * A job handed to a worker never started there (it was queued behind a task whose worker is being stopped): put it
    * back at the head of the queue, PENDING again, to run elsewhere.
    */
-  readonly requeue: (job: Job) => void
+  readonly requeue: (job: Job.Job) => void
 }
 
 export interface Stats {
@@ -156,11 +134,11 @@ export const make = Effect.fnUntraced(function* (
   const runFork = Effect.runForkWith(context)
 
   // The queue is an array with a moving head: O(1) push and shift; cancelled jobs are skipped when reached.
-  let queue: Array<Job> = []
+  let queue: Array<Job.Job> = []
   let head = 0
   let queuedCount = 0
   let running = 0
-  const runningJobs = new Set<Job>()
+  const runningJobs = new Set<Job.Job>()
   let nextId = 1
   let closed = false
   let broken: BrokenExecutor | undefined
@@ -170,17 +148,10 @@ export const make = Effect.fnUntraced(function* (
   const waitTimes = new Samples()
   const runTimes = new Samples()
 
-  const settle = (job: Job, exit: Exit.Exit<unknown, unknown>) => {
-    job.exit = exit
-    const resume = job.resume
-    job.resume = undefined
-    if (resume !== undefined) resume(exit)
-  }
-
-  const leaveRunning = (job: Job) => {
+  const leaveRunning = (job: Job.Job) => {
     running--
     runningJobs.delete(job)
-    runTimes.add(clock.currentTimeMillisUnsafe() - job.startedAt)
+    runTimes.add(clock.currentTimeMillisUnsafe() - job.dispatchedAt)
     checkIdle()
   }
 
@@ -188,11 +159,11 @@ export const make = Effect.fnUntraced(function* (
     if (closed && running === 0 && queuedCount === 0) Deferred.doneUnsafe(idle, Exit.void)
   }
 
-  const takeNext = (): Job | undefined => {
+  const takeNext = (): Job.Job | undefined => {
     while (head < queue.length) {
       const job = queue[head]
       queue[head++] = undefined as never
-      if (job.state === "queued") return job
+      if (Job.isQueued(job)) return job
     }
     return undefined
   }
@@ -201,18 +172,17 @@ export const make = Effect.fnUntraced(function* (
     while (queuedCount > 0 && broken === undefined) {
       const job = takeNext()
       if (job === undefined) break
-      job.state = "running"
+      Job.dispatch(job, clock.currentTimeMillisUnsafe())
       if (!backend.start(job)) {
         // No room after all: put it back at the head, where it came from.
-        job.state = "queued"
+        Job.requeue(job)
         queue[--head] = job
         break
       }
       queuedCount--
       running++
       runningJobs.add(job)
-      job.startedAt = clock.currentTimeMillisUnsafe()
-      waitTimes.add(job.startedAt - job.submittedAt)
+      waitTimes.add(job.dispatchedAt - job.submittedAt)
     }
     if (head > 1024 && head * 2 > queue.length) {
       queue = queue.slice(head)
@@ -224,8 +194,7 @@ export const make = Effect.fnUntraced(function* (
 
   const host: Host = {
     finish: (job, wire) => {
-      if (job.state !== "running") return
-      job.state = "done"
+      if (!Job.finish(job)) return
       let exit: Exit.Exit<unknown, unknown>
       if (job.chunk) {
         const batch = decodeChunk(job.task, wire as ChunkResult)
@@ -239,28 +208,25 @@ export const make = Effect.fnUntraced(function* (
       }
       // The future settles before the job leaves the running set: a shutdown waiting for the executor to drain
       // resumes after every future it waited for is done.
-      settle(job, exit)
+      Job.settle(job, exit)
       leaveRunning(job)
     },
     fail: (job, error) => {
-      if (job.state !== "running") return
-      job.state = "done"
+      if (!Job.finish(job)) return
       if ((error as { _tag?: string })._tag === "WorkerCrashed") counts.crashed++
       else counts.failed++
-      settle(job, Exit.fail(error))
+      Job.settle(job, Exit.fail(error))
       leaveRunning(job)
     },
     pump: () => pump(),
     queued: () => queuedCount,
     nextQueuedId: () => {
       if (queuedCount === 0) return undefined
-      for (let i = head; i < queue.length; i++) if (queue[i].state === "queued") return queue[i].id
+      for (let i = head; i < queue.length; i++) if (Job.isQueued(queue[i])) return queue[i].id
       return undefined
     },
     requeue: (job) => {
-      if (job.state !== "running") return
-      job.state = "queued"
-      job.slot = undefined
+      if (!Job.requeue(job)) return
       running--
       runningJobs.delete(job)
       queuedCount++
@@ -280,12 +246,12 @@ export const make = Effect.fnUntraced(function* (
       if (broken !== undefined) return
       broken = error
       closed = true
-      let job: Job | undefined
+      let job: Job.Job | undefined
       while ((job = takeNext()) !== undefined) {
-        job.state = "done"
+        Job.failQueued(job)
         queuedCount--
         counts.failed++
-        settle(job, Exit.fail(error))
+        Job.settle(job, Exit.fail(error))
       }
       admission.wake()
       checkIdle()
@@ -306,17 +272,16 @@ export const make = Effect.fnUntraced(function* (
   const backend = yield* makeBackend(host)
 
   /** The future's fiber was interrupted (cancel, interrupt, shutdown): withdraw or stop its job. */
-  const cancelJob = (job: Job) => {
-    switch (job.state) {
-      case "queued":
-        job.state = "cancelled"
+  const cancelJob = (job: Job.Job) => {
+    switch (Job.cancel(job)) {
+      case "Queued":
         queuedCount--
         counts.cancelled++
         admission.wake()
         checkIdle()
         return
-      case "running":
-        job.state = "cancelled"
+      case "Dispatched":
+      case "Running":
         counts.cancelled++
         backend.stop(job)
         leaveRunning(job)
@@ -326,31 +291,30 @@ export const make = Effect.fnUntraced(function* (
   }
 
   /** Cancels a job that has not started (queued, or waiting on a worker); false once it has started. */
-  const cancelIfPending = (job: Job): boolean => {
-    if (job.state === "queued") {
+  const cancelIfPending = (job: Job.Job): boolean => {
+    if (Job.isQueued(job)) {
       cancelJob(job)
       return true
     }
-    if (job.state !== "running" || !backend.cancelPending(job)) return false
-    job.state = "cancelled"
+    if (job.state !== "Dispatched" || !backend.cancelPending(job)) return false
+    Job.cancel(job)
     counts.cancelled++
     leaveRunning(job)
     pump()
     return true
   }
 
-  const awaitJob = (job: Job) =>
+  const awaitJob = (job: Job.Job) =>
     Effect.callback<unknown, unknown>((resume) => {
       if (job.exit !== undefined) return resume(job.exit)
       job.resume = resume
       return Effect.sync(() => cancelJob(job))
     })
 
-  const makeFuture = (job: Job): FutureImpl<any, any> => {
+  const makeFuture = (job: Job.Job): FutureImpl<any, any> => {
     // Forking registers the callback (and its finalizer) synchronously, so no interruption can slip in between.
     return new FutureImpl(() => runFork(awaitJob(job)), {
-      phase: () =>
-        job.state === "queued" || (job.state === "running" && !backend.started(job)) ? "PENDING" : "RUNNING",
+      phase: () => (Job.observeStart(job, backend.started) ? "RUNNING" : "PENDING"),
       cancelPending: () => cancelIfPending(job)
     })
   }
@@ -367,7 +331,7 @@ export const make = Effect.fnUntraced(function* (
   }
 
   const enqueue = (task: Task.Any, payload: unknown, chunk: boolean) => {
-    const job = new Job(nextId++, task, payload, chunk, clock.currentTimeMillisUnsafe())
+    const job = Job.make(nextId++, task, payload, chunk, clock.currentTimeMillisUnsafe())
     queue.push(job)
     queuedCount++
     const future = makeFuture(job)
@@ -399,14 +363,14 @@ export const make = Effect.fnUntraced(function* (
     // Only pending jobs are cancelled here; running ones are left to finish (or to be interrupted by the caller).
     // Jobs handed to a worker that has not started them are still pending, as far as the caller can tell.
     // Queued jobs go first, so that no slot freed by the others can start one of them.
-    const candidates: Array<Job> = []
+    const candidates: Array<Job.Job> = []
     for (let i = head; i < queue.length; i++) {
       const job = queue[i]
-      if (job !== undefined && job.state === "queued") candidates.push(job)
+      if (job !== undefined && Job.isQueued(job)) candidates.push(job)
     }
     candidates.push(...runningJobs)
     const cancelled = candidates.filter(cancelIfPending)
-    for (const job of cancelled) settle(job, Exit.interrupt())
+    for (const job of cancelled) Job.settle(job, Exit.interrupt())
   }
 
   /**
@@ -417,7 +381,7 @@ export const make = Effect.fnUntraced(function* (
     cancelQueued()
     for (const job of Array.from(runningJobs)) {
       cancelJob(job)
-      settle(job, Exit.interrupt())
+      Job.settle(job, Exit.interrupt())
     }
   }
 

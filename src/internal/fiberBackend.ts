@@ -15,7 +15,8 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Result from "effect/Result"
 import { BrokenExecutor, taskDefectFrom } from "../ExecutorError.ts"
-import type { Backend, Host, Job } from "./core.ts"
+import type { Backend, Host } from "./core.ts"
+import type { Job } from "./job.ts"
 import {
   cloneRefusal,
   crossChunk,

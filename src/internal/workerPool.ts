@@ -38,7 +38,8 @@ import * as Effect from "effect/Effect"
 import { BrokenExecutor, EncodeError, TaskLoadError, WorkerCrashed } from "../ExecutorError.ts"
 import * as Claims from "./claims.ts"
 import { encodePayload, payloadNotCloneable } from "./codec.ts"
-import type { Backend, Host, Job } from "./core.ts"
+import type { Backend, Host } from "./core.ts"
+import * as Job from "./job.ts"
 import type { Initializer } from "./options.ts"
 import type { ChunkResult, FromWorker, WireExit, WorkerInit } from "./protocol.ts"
 import type { Transport, WorkerExit, WorkerHandle } from "./transport.ts"
@@ -70,7 +71,7 @@ interface PoolWorker {
   readonly handle: WorkerHandle
   state: WorkerState
   /** Jobs sent and neither done nor taken back, in the order the worker runs them. */
-  readonly jobs: Array<Job>
+  readonly jobs: Array<Job.Job>
   /** Claim cells shared with the worker (threads only), and which are free. */
   readonly cells: Int32Array | undefined
   readonly freeCells: Array<number>
@@ -97,7 +98,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     const recentModules = new Set<string>()
     /** Task modules that started an executor while a worker imported them (see `ImportRefused`), with the message. */
     const refusedModules = new Map<string, string>()
-    const refusal = (job: Job): TaskLoadError | undefined => {
+    const refusal = (job: Job.Job): TaskLoadError | undefined => {
       const message = refusedModules.get(job.task.module)
       return message === undefined
         ? undefined
@@ -127,20 +128,20 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (at >= 0) idle.splice(at, 1)
     }
 
-    const removeJob = (worker: PoolWorker, job: Job) => {
+    const removeJob = (worker: PoolWorker, job: Job.Job) => {
       const at = worker.jobs.indexOf(job)
       if (at >= 0) worker.jobs.splice(at, 1)
     }
 
     /** Whether `job` has started on `worker`: the first job of a worker without cells, or a claimed cell. */
-    const startedOn = (worker: PoolWorker, job: Job): boolean => {
+    const startedOn = (worker: PoolWorker, job: Job.Job): boolean => {
       const cell = worker.cellOf.get(job.id)
       if (worker.cells === undefined || cell === undefined) return worker.jobs[0] === job
       return Claims.hasStarted(worker.cells, cell)
     }
 
     /** Takes back a job that has not started on `worker`; false if the worker already started it. */
-    const takeBack = (worker: PoolWorker, job: Job, as: typeof Claims.CANCELLED | typeof Claims.WITHDRAWN) => {
+    const takeBack = (worker: PoolWorker, job: Job.Job, as: typeof Claims.CANCELLED | typeof Claims.WITHDRAWN) => {
       const cell = worker.cellOf.get(job.id)
       if (worker.cells === undefined || cell === undefined) return false
       if (!Claims.takeBack(worker.cells, cell, as)) return false
@@ -151,8 +152,8 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     }
 
     /** Puts a job that never started on `worker` back at the head of the queue, to run elsewhere. */
-    const withdraw = (worker: PoolWorker, job: Job) => {
-      if (job.state === "running" && takeBack(worker, job, Claims.WITHDRAWN)) host.requeue(job)
+    const withdraw = (worker: PoolWorker, job: Job.Job) => {
+      if (Job.isInFlight(job) && takeBack(worker, job, Claims.WITHDRAWN)) host.requeue(job)
     }
 
     /**
@@ -165,7 +166,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       // requeued after a crash or an interrupt may have been pre-queued behind newer ones, and must not wait for
       // them (they may be waiting for it).
       let from: PoolWorker | undefined
-      let oldest: Job | undefined
+      let oldest: Job.Job | undefined
       for (const worker of workers.values()) {
         if (worker.state !== "active") continue
         for (let i = 1; i < worker.jobs.length; i++) {
@@ -368,7 +369,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (worker.state !== "active") return
       const next = worker.jobs[0]
       // A job cancelled after its cell was claimed is running now: stop it like any running job.
-      if (next !== undefined && next.state === "cancelled") return drain(worker)
+      if (next !== undefined && Job.isCancelled(next)) return drain(worker)
       if (worker.jobs.length === 0) {
         if (worker.assigned >= options.maxTasksPerWorker) {
           retire(worker)
@@ -458,7 +459,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       host.pump()
     }
 
-    const dispatch = (worker: PoolWorker, job: Job) => {
+    const dispatch = (worker: PoolWorker, job: Job.Job) => {
       clearTimer(worker)
       if (worker.jobs.length === 0) {
         removeIdle(worker)
@@ -514,7 +515,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           worker.jobs.length < PREFETCH &&
           worker.freeCells.length > 0 &&
           worker.assigned < options.maxTasksPerWorker &&
-          worker.jobs[0].state === "running" &&
+          Job.isInFlight(worker.jobs[0]) &&
           (best === undefined || worker.jobs.length < best.jobs.length)
         )
           best = worker
