@@ -28,6 +28,7 @@ import * as Admission from "./admission.ts"
 import { type Batch, decodeChunk, decodeExit, encodePayload, encodePayloads } from "./codec.ts"
 import { FutureImpl } from "./future.ts"
 import * as Job from "./job.ts"
+import * as Lifecycle from "./lifecycle.ts"
 import type { ChunkResult, WireExit } from "./protocol.ts"
 import { Samples } from "./samples.ts"
 
@@ -140,9 +141,8 @@ export const make = Effect.fnUntraced(function* (
   let running = 0
   const runningJobs = new Set<Job.Job>()
   let nextId = 1
-  let closed = false
-  let broken: BrokenExecutor | undefined
-  let backendClosed = false
+  /** Open, Draining (shut down), Broken or Closed (the backend released): see `lifecycle.ts`. */
+  let lifecycle: Lifecycle.Lifecycle = Lifecycle.open
   const idle = Deferred.makeUnsafe<void>()
   const counts = { completed: 0, failed: 0, crashed: 0, cancelled: 0, unhandledRejections: 0 }
   const waitTimes = new Samples()
@@ -156,7 +156,7 @@ export const make = Effect.fnUntraced(function* (
   }
 
   const checkIdle = () => {
-    if (closed && running === 0 && queuedCount === 0) Deferred.doneUnsafe(idle, Exit.void)
+    if (!Lifecycle.isOpen(lifecycle) && running === 0 && queuedCount === 0) Deferred.doneUnsafe(idle, Exit.void)
   }
 
   const takeNext = (): Job.Job | undefined => {
@@ -169,7 +169,7 @@ export const make = Effect.fnUntraced(function* (
   }
 
   const pump = () => {
-    while (queuedCount > 0 && broken === undefined) {
+    while (queuedCount > 0 && Lifecycle.brokenBy(lifecycle) === undefined) {
       const job = takeNext()
       if (job === undefined) break
       Job.dispatch(job, clock.currentTimeMillisUnsafe())
@@ -243,9 +243,9 @@ export const make = Effect.fnUntraced(function* (
       )
     },
     breakWith: (error) => {
-      if (broken !== undefined) return
-      broken = error
-      closed = true
+      const next = Lifecycle.breakWith(lifecycle, error)
+      if (next === undefined) return
+      lifecycle = next
       let job: Job.Job | undefined
       while ((job = takeNext()) !== undefined) {
         Job.failQueued(job)
@@ -325,8 +325,10 @@ export const make = Effect.fnUntraced(function* (
   }
 
   const admissionError = (): SubmitError | undefined => {
+    const broken = Lifecycle.brokenBy(lifecycle)
     if (broken !== undefined) return broken
-    if (closed) return new ExecutorShutdown({ message: "The executor is shut down and accepts no new tasks" })
+    if (!Lifecycle.isOpen(lifecycle))
+      return new ExecutorShutdown({ message: "The executor is shut down and accepts no new tasks" })
     return undefined
   }
 
@@ -354,8 +356,8 @@ export const make = Effect.fnUntraced(function* (
     })
 
   const closeBackend = Effect.suspend(() => {
-    if (backendClosed) return Effect.void
-    backendClosed = true
+    if (lifecycle._tag === "Closed") return Effect.void
+    lifecycle = Lifecycle.close(lifecycle)
     return backend.close
   })
 
@@ -397,8 +399,8 @@ export const make = Effect.fnUntraced(function* (
 
   const shutdown = (shutdownOptions?: ShutdownOptions): Effect.Effect<void> =>
     Effect.suspend(() => {
-      const wasClosed = closed
-      closed = true
+      const wasClosed = !Lifecycle.isOpen(lifecycle)
+      lifecycle = Lifecycle.drain(lifecycle)
       admission.wake()
       if (shutdownOptions?.cancelFutures === true) cancelQueued()
       checkIdle()
@@ -415,7 +417,7 @@ export const make = Effect.fnUntraced(function* (
         yield* shutdown({ wait: true })
       } else {
         // The scope failed or was interrupted (Ctrl-C): cancel everything, stopping running tasks by the policy.
-        closed = true
+        lifecycle = Lifecycle.drain(lifecycle)
         cancelEverything()
       }
       yield* closeBackend

@@ -40,6 +40,7 @@ import * as Claims from "./claims.ts"
 import { encodePayload, payloadNotCloneable } from "./codec.ts"
 import type { Backend, Host } from "./core.ts"
 import * as Job from "./job.ts"
+import * as Lifecycle from "./lifecycle.ts"
 import type { Initializer } from "./options.ts"
 import type { ChunkResult, FromWorker, WireExit, WorkerInit } from "./protocol.ts"
 import type { Transport, WorkerExit, WorkerHandle } from "./transport.ts"
@@ -91,9 +92,8 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     let starting = 0
     let active = 0
     let startFailures = 0
-    let closing = false
-    let broken = false
-    let onAllExited: (() => void) | undefined
+    /** Open, Draining (closing: waiting for every worker to exit), Broken or Closed: see `lifecycle.ts`. */
+    let lifecycle: Lifecycle.Lifecycle<() => void> = Lifecycle.open
     /** Task modules seen lately: new workers import them while booting. */
     const recentModules = new Set<string>()
     /** Task modules that started an executor while a worker imported them (see `ImportRefused`), with the message. */
@@ -217,7 +217,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (
         worker.state === "active" &&
         worker.jobs.length === 0 &&
-        !closing &&
+        Lifecycle.isOpen(lifecycle) &&
         active > options.minWorkers &&
         options.idleTimeout !== Infinity
       ) {
@@ -229,10 +229,20 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       }
     }
 
+    /** The last worker exited: a close waiting for it resumes. */
+    const allExited = () => {
+      const waiter = Lifecycle.waiter(lifecycle)
+      if (waiter === undefined) return
+      lifecycle = Lifecycle.close(lifecycle)
+      waiter()
+    }
+
     const breakPool = (message: string) => {
-      if (broken) return
-      broken = true
-      host.breakWith(new BrokenExecutor({ message }))
+      const error = new BrokenExecutor({ message })
+      const next = Lifecycle.breakWith(lifecycle, error)
+      if (next === undefined) return
+      lifecycle = next
+      host.breakWith(error)
       for (const worker of workers.values()) terminate(worker)
     }
 
@@ -276,7 +286,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
     const readySpares = new Set<PoolWorker>()
 
     const keepSpares = () => {
-      while (!closing && !broken && spares.size < options.spareWorkers) spawn(true)
+      while (Lifecycle.isOpen(lifecycle) && spares.size < options.spareWorkers) spawn(true)
     }
 
     /** Puts a ready spare in the place of a worker that would otherwise have to boot. */
@@ -293,7 +303,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
 
     /** Starts workers while there is queued work (or fewer than `minWorkers`) and room under `maxWorkers`. */
     const topUp = () => {
-      if (closing || broken) return
+      if (!Lifecycle.isOpen(lifecycle)) return
       // Jobs waiting on a busy worker count as demand too: a new worker takes them over (see `steal`).
       const demand = () => host.queued() + waitingJobs()
       while (active < options.maxWorkers && (starting < demand() || active < options.minWorkers)) {
@@ -360,7 +370,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         if (worker.jobs.length > 0) return
         clearTimer(worker)
         // The interrupted task stopped within the grace period: the worker is healthy and may serve again.
-        if (active < options.maxWorkers && !closing && worker.assigned < options.maxTasksPerWorker) {
+        if (active < options.maxWorkers && Lifecycle.isOpen(lifecycle) && worker.assigned < options.maxTasksPerWorker) {
           setState(worker, "active")
           return becomeIdle(worker)
         }
@@ -400,15 +410,15 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (state === "spare") {
         spares.delete(worker)
         readySpares.delete(worker)
-        if (!closing && !broken && ++startFailures >= maxStartFailures) {
+        if (Lifecycle.isOpen(lifecycle) && ++startFailures >= maxStartFailures) {
           breakPool(`Spare workers keep dying (${startFailures} in a row); last: ${describeExit(worker, exit)}`)
         }
         keepSpares()
-        if (workers.size === 0 && onAllExited !== undefined) onAllExited()
+        if (workers.size === 0) allExited()
         return
       }
       if (state !== "retiring") setState(worker, "retiring")
-      if (state === "starting" && !closing && !broken && ++startFailures >= maxStartFailures) {
+      if (state === "starting" && Lifecycle.isOpen(lifecycle) && ++startFailures >= maxStartFailures) {
         breakPool(`Workers keep dying while starting (${startFailures} in a row); last: ${describeExit(worker, exit)}`)
       }
       // Only a job that had started can have crashed with the worker; the others never ran and are queued again.
@@ -434,7 +444,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
             })
         )
       }
-      if (workers.size === 0 && onAllExited !== undefined) onAllExited()
+      if (workers.size === 0) allExited()
       topUp()
       host.pump()
     }
@@ -548,7 +558,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       },
       waiting: () => waitingJobs(),
       freeSlots: () => {
-        if (closing || broken) return 0
+        if (!Lifecycle.isOpen(lifecycle)) return 0
         let booting = 0
         for (const worker of workers.values()) if (worker.state === "starting") booting++
         // Starting workers are counted in `active` already; idle ones have no job; the rest can still be started.
@@ -585,9 +595,11 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         if (worker.jobs[0] === job) drain(worker)
       },
       close: Effect.callback<void>((resume) => {
-        closing = true
-        if (workers.size === 0) return resume(Effect.void)
-        onAllExited = () => resume(Effect.void)
+        if (workers.size === 0) {
+          lifecycle = Lifecycle.close(lifecycle)
+          return resume(Effect.void)
+        }
+        lifecycle = Lifecycle.drain(lifecycle, () => resume(Effect.void))
         // Idle workers exit on their own; one still busy with a cancelled task (closing past shutdownTimeout, or on
         // interruption) is killed, as the interrupt policy would have.
         for (const worker of workers.values()) {
