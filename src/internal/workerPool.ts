@@ -41,6 +41,7 @@ import { encodePayload, payloadNotCloneable } from "./codec.ts"
 import type { Backend, Host } from "./core.ts"
 import * as Job from "./job.ts"
 import * as Lifecycle from "./lifecycle.ts"
+import * as Policy from "./poolPolicy.ts"
 import type { Initializer } from "./options.ts"
 import type { ChunkResult, FromWorker, WireExit, WorkerInit } from "./protocol.ts"
 import type { Transport, WorkerExit, WorkerHandle } from "./transport.ts"
@@ -62,15 +63,13 @@ export interface PoolOptions {
 /** Consecutive workers dying before they are ready, after which the executor is broken (no crash loop). */
 export const maxStartFailures = 3
 
-/** Jobs a busy worker thread may hold: the running one plus three pre-queued (see the module's comment). */
-const PREFETCH = 4
+type WorkerState = Policy.WorkerState
 
-type WorkerState = "starting" | "spare" | "active" | "draining" | "retiring"
-
-interface PoolWorker {
+interface PoolWorker extends Policy.WorkerView {
   readonly id: number
   readonly handle: WorkerHandle
   state: WorkerState
+  readonly prequeues: boolean
   /** Jobs sent and neither done nor taken back, in the order the worker runs them. */
   readonly jobs: Array<Job.Job>
   /** Claim cells shared with the worker (threads only), and which are free. */
@@ -114,7 +113,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       }
     }
 
-    const counted = (state: WorkerState) => state === "starting" || state === "active"
+    const counted = Policy.counts
 
     const setState = (worker: PoolWorker, state: WorkerState) => {
       if (counted(worker.state) && !counted(state)) active--
@@ -165,24 +164,10 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       // The oldest pre-queued job anywhere (jobs[0] is the running one), wherever it sits in its worker's line: a job
       // requeued after a crash or an interrupt may have been pre-queued behind newer ones, and must not wait for
       // them (they may be waiting for it).
-      let from: PoolWorker | undefined
-      let oldest: Job.Job | undefined
-      for (const worker of workers.values()) {
-        if (worker.state !== "active") continue
-        for (let i = 1; i < worker.jobs.length; i++) {
-          const job = worker.jobs[i]
-          if (oldest === undefined || job.id < oldest.id) {
-            oldest = job
-            from = worker
-          }
-        }
-      }
-      if (from === undefined || oldest === undefined) return
-      // A job still in the queue that is older goes first: taking a newer pre-queued job back to the head of the
-      // queue would let it overtake that one (and if it then blocks, the older job could wait for ever).
-      const next = host.nextQueuedId()
-      if (next !== undefined && next < oldest.id) return
-      withdraw(from, oldest)
+      // A job still in the queue that is older goes first (see `Policy.stealFrom`).
+      const steal = Policy.stealFrom(workers.values(), host.nextQueuedId())
+      if (steal === undefined) return
+      withdraw(steal.from, steal.job)
       host.pump()
     }
 
@@ -214,16 +199,10 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       worker.handle.setRef(false)
       steal()
       host.pump()
-      if (
-        worker.state === "active" &&
-        worker.jobs.length === 0 &&
-        Lifecycle.isOpen(lifecycle) &&
-        active > options.minWorkers &&
-        options.idleTimeout !== Infinity
-      ) {
+      if (Policy.armsIdleTimer(worker, active, Lifecycle.isOpen(lifecycle), options)) {
         worker.timer = setTimeout(() => {
           worker.timer = undefined
-          if (worker.state === "active" && worker.jobs.length === 0 && active > options.minWorkers) retire(worker)
+          if (Policy.retiresWhenIdle(worker, active, options)) retire(worker)
         }, options.idleTimeout)
         worker.timer.unref()
       }
@@ -265,6 +244,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         id,
         handle,
         state: asSpare ? "spare" : "starting",
+        prequeues: cells !== undefined,
         jobs: [],
         cells: cells === undefined ? undefined : new Int32Array(cells),
         freeCells: cells === undefined ? [] : Array.from({ length: Claims.CELLS }, (_, i) => i),
@@ -306,7 +286,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       if (!Lifecycle.isOpen(lifecycle)) return
       // Jobs waiting on a busy worker count as demand too: a new worker takes them over (see `steal`).
       const demand = () => host.queued() + waitingJobs()
-      while (active < options.maxWorkers && (starting < demand() || active < options.minWorkers)) {
+      while (Policy.shouldStart(active, starting, demand(), options)) {
         if (promoteSpare()) return
         spawn()
       }
@@ -366,28 +346,27 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
 
     /** A job left the worker: decide what the worker does next. */
     const afterRemoval = (worker: PoolWorker) => {
-      if (worker.state === "draining") {
-        if (worker.jobs.length > 0) return
-        clearTimer(worker)
-        // The interrupted task stopped within the grace period: the worker is healthy and may serve again.
-        if (active < options.maxWorkers && Lifecycle.isOpen(lifecycle) && worker.assigned < options.maxTasksPerWorker) {
+      switch (Policy.afterRemoval(worker, active, Lifecycle.isOpen(lifecycle), options)) {
+        case "wait":
+          return
+        case "reuse":
+          // The interrupted task stopped within the grace period: the worker is healthy and may serve again.
+          clearTimer(worker)
           setState(worker, "active")
           return becomeIdle(worker)
-        }
-        return retire(worker)
-      }
-      if (worker.state !== "active") return
-      const next = worker.jobs[0]
-      // A job cancelled after its cell was claimed is running now: stop it like any running job.
-      if (next !== undefined && Job.isCancelled(next)) return drain(worker)
-      if (worker.jobs.length === 0) {
-        if (worker.assigned >= options.maxTasksPerWorker) {
+        case "retire":
+          return retire(worker)
+        case "retireAndTopUp":
           retire(worker)
           return topUp()
-        }
-        return becomeIdle(worker)
+        case "drain":
+          // A job cancelled after its cell was claimed is running now: stop it like any running job.
+          return drain(worker)
+        case "idle":
+          return becomeIdle(worker)
+        case "pump":
+          return host.pump()
       }
-      host.pump()
     }
 
     const describeExit = (worker: PoolWorker, exit: WorkerExit) => {
@@ -511,27 +490,8 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       }
     }
 
-    /**
-     * The least-loaded busy worker thread that can take one more job now, when every worker is already busy: spread
-     * evenly, pre-queued work waits behind as few running tasks as possible.
-     */
-    const withRoom = (): PoolWorker | undefined => {
-      let best: PoolWorker | undefined
-      for (const worker of workers.values()) {
-        if (
-          worker.state === "active" &&
-          worker.cells !== undefined &&
-          worker.jobs.length > 0 &&
-          worker.jobs.length < PREFETCH &&
-          worker.freeCells.length > 0 &&
-          worker.assigned < options.maxTasksPerWorker &&
-          Job.isInFlight(worker.jobs[0]) &&
-          (best === undefined || worker.jobs.length < best.jobs.length)
-        )
-          best = worker
-      }
-      return best
-    }
+    /** The least-loaded busy worker thread that can take one more job now (see `Policy.withRoom`). */
+    const withRoom = () => Policy.withRoom(workers.values(), options)
 
     /** Jobs sent to a worker behind its first one that it has not started: they wait for it, and count as queued. */
     const waitingJobs = () => {
@@ -562,7 +522,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
         let booting = 0
         for (const worker of workers.values()) if (worker.state === "starting") booting++
         // Starting workers are counted in `active` already; idle ones have no job; the rest can still be started.
-        return idle.length + booting + Math.max(0, options.maxWorkers - active)
+        return Policy.freeSlots(idle.length, booting, active, true, options)
       },
       start: (job) => {
         const refused = refusal(job)
@@ -579,7 +539,7 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
           return true
         }
         topUp()
-        if (starting > 0 || active < options.maxWorkers) return false
+        if (!Policy.mayPrequeue(active, starting, options)) return false
         const busy = withRoom()
         if (busy === undefined) return false
         dispatch(busy, job)
