@@ -235,5 +235,8 @@ export const render = async (meta: Record<string, unknown>, results: Results) =>
   // The analysis (what the profiles show where a target is not met) is written by hand, next to this file.
   const notes = new URL("./NOTES.md", import.meta.url)
   if (fs.existsSync(notes)) lines.push(fs.readFileSync(notes, "utf8"))
+  // The cluster's figures, written by `node bench/cluster.ts` (a separate run: it starts runner processes).
+  const cluster = new URL("./CLUSTER.md", import.meta.url)
+  if (fs.existsSync(cluster)) lines.push("", fs.readFileSync(cluster, "utf8"))
   return { markdown: lines.join("\n"), svg }
 }

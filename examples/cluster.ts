@@ -3,8 +3,10 @@
  * process as the client. The client counts primes in 24 ranges through `Cluster.layer`, and SIGKILLs one
  * runner while it is running tasks: its unfinished tasks run again on the other two, and no task is lost.
  *
- * On several machines, the runners get `--storage postgres://…` and their own `--host`; the client code is the
- * same as for `layerWorkerThreads`: only the layer changes.
+ * The runners may run only this example's task module (`--modules`), and they share a secret with the client, so
+ * every request and reply is authenticated. On several machines, the runners get the Postgres URL and the secret in
+ * `EFFECT_FUTURES_CLUSTER_STORAGE` and `EFFECT_FUTURES_CLUSTER_SECRET` and their own `--host`; the client code is
+ * the same as for `layerWorkerThreads`: only the layer changes.
  */
 import { type ChildProcess, fork } from "node:child_process"
 import * as fs from "node:fs"
@@ -12,10 +14,14 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Effect, Stream } from "effect"
+import { randomBytes } from "node:crypto"
+import { Effect, Redacted, Stream } from "effect"
 import { Executor, Future } from "../src/index.ts"
 import * as Cluster from "../src/Cluster.ts"
 import { countPrimes } from "./clusterTasks.ts"
+
+// A fresh secret for this run; a real cluster reads one from a secret store.
+const secret = Redacted.make(randomBytes(32).toString("base64url"))
 
 const cli = fileURLToPath(new URL("../bin/effect-futures-runner.mjs", import.meta.url))
 // Failover in a few seconds: the same timings for the runners and the client.
@@ -33,9 +39,11 @@ const startRunner = (storage: string) =>
   Effect.gen(function* () {
     const port = yield* freePort
     const args = ["--storage", storage, "--host", "127.0.0.1", "--port", String(port), "--workers", "2"]
+    args.push("--modules", countPrimes.module)
     args.push("--lock-expiration", "3000", "--lock-refresh-interval", "1000", "--health-check-interval", "1000")
+    const env = { ...process.env, EFFECT_FUTURES_CLUSTER_SECRET: Redacted.value(secret) }
     const child = yield* Effect.acquireRelease(
-      Effect.sync(() => fork(cli, args, { stdio: ["ignore", "ignore", "inherit", "ipc"] })),
+      Effect.sync(() => fork(cli, args, { stdio: ["ignore", "ignore", "inherit", "ipc"], env })),
       (child) => Effect.sync(() => child.kill("SIGKILL"))
     )
     yield* Effect.callback<void>((resume) => {
@@ -94,7 +102,7 @@ const program = Effect.gen(function* () {
       `${finished} of ${futures.length} tasks finished, none lost; tasks per runner:`,
       Object.fromEntries(byRunner)
     )
-  }).pipe(Effect.provide(Cluster.layer({ storage, timings })))
+  }).pipe(Effect.provide(Cluster.layer({ storage, secret, timings })))
 })
 
 await Effect.runPromise(Effect.scoped(program))

@@ -5,7 +5,8 @@
  * /usr/lib/postgresql/<version>/bin, or on the PATH) in a temporary directory, on a free local port, with trust
  * authentication and no other listeners; creates one database per cluster the suite starts; runs the suite with
  * `EFFECT_FUTURES_POSTGRES_URL` pointing at it; then stops the server and removes the directory, whatever the
- * outcome. As root it runs the server as the `postgres` user (Postgres refuses to run as root).
+ * outcome. One role, `effect_futures_pw`, must log in with a password (SCRAM), for the tests that check a password
+ * never shows: its URL is in `EFFECT_FUTURES_POSTGRES_PASSWORD_URL`. As root it runs the server as the `postgres` user (Postgres refuses to run as root).
  *
  * Without Postgres installed it says so and exits 0: this is not part of `npm test`.
  */
@@ -88,12 +89,22 @@ try {
   const port = await freePort()
   console.log(`test:postgres: starting a private Postgres (${bin}) on 127.0.0.1:${port}`)
   pg("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
+  // The password role authenticates with SCRAM; every other role is trusted (first matching line wins).
+  const hba = path.join(data, "pg_hba.conf")
+  fs.writeFileSync(hba, `host all effect_futures_pw 127.0.0.1/32 scram-sha-256\n${fs.readFileSync(hba, "utf8")}`)
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`
   pg("pg_ctl", ["-D", data, "-o", options, "-l", path.join(dir, "server.log"), "-w", "-t", "30", "start"])
   started = true
   // One database per cluster the suite starts, so clusters never see each other's runners.
-  for (let i = 1; i <= 4; i++) {
+  for (let i = 1; i <= 6; i++) {
     pg("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-qc", `CREATE DATABASE effect_futures_${i}`])
+  }
+  const password = `pw-${Math.random().toString(36).slice(2)}-${process.pid}`
+  for (const statement of [
+    `CREATE ROLE effect_futures_pw LOGIN PASSWORD '${password}'`,
+    "CREATE DATABASE effect_futures_pw OWNER effect_futures_pw"
+  ]) {
+    pg("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-qc", statement])
   }
   const vitest = spawnSync(
     path.join(root, "node_modules/.bin/vitest"),
@@ -101,7 +112,11 @@ try {
     {
       cwd: root,
       stdio: "inherit",
-      env: { ...process.env, EFFECT_FUTURES_POSTGRES_URL: `postgres://postgres@127.0.0.1:${port}` }
+      env: {
+        ...process.env,
+        EFFECT_FUTURES_POSTGRES_URL: `postgres://postgres@127.0.0.1:${port}`,
+        EFFECT_FUTURES_POSTGRES_PASSWORD_URL: `postgres://effect_futures_pw:${password}@127.0.0.1:${port}/effect_futures_pw`
+      }
     }
   )
   status = vitest.status ?? 1

@@ -8,17 +8,25 @@
  * core: importing `effect-futures` never loads Effect Cluster, `node:sqlite` or a SQL client. Postgres storage needs
  * the optional peer `@effect/sql-pg`.
  *
+ * Safe by default: a runner runs only the task modules in its `modules`, imports them only in its workers and only
+ * once allowed, and refuses to listen beyond loopback without a `secret`; with a `secret`, every request and reply is
+ * authenticated (HMAC-SHA256), including the rows in storage. See `docs/security.md` for the threat model.
+ *
  * @since 0.2.0
  */
 import "./internal/nodeVersion.ts"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { BootstrapError, InvalidOptions } from "./ExecutorError.ts"
+import type * as Redacted from "effect/Redacted"
+import type { BootstrapError, ClusterStorageError, InvalidOptions } from "./ExecutorError.ts"
 import * as Executor from "./Executor.ts"
 import * as ClusterClient from "./internal/cluster/client.ts"
 import * as ClusterLayers from "./internal/cluster/layers.ts"
+import * as Allowlist from "./internal/cluster/allowlist.ts"
+import { remoteTask } from "./internal/cluster/remoteTask.ts"
 import * as ClusterRunner from "./internal/cluster/runner.ts"
+import * as ClusterStorage from "./internal/cluster/storage.ts"
 import * as Core from "./internal/core.ts"
 import * as Parse from "./internal/options.ts"
 import { coreOptions, makeService, parseCommon } from "./internal/service.ts"
@@ -47,6 +55,24 @@ export interface Timings {
 }
 
 /**
+ * TLS for the cluster's sockets ({@link Options}'s and {@link RunnerOptions}'s `tls`): PEM texts. The secret's
+ * handshake still runs inside it; TLS adds encryption and the runners' identity.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Tls {
+  /** The CA certificates that sign the runners' certificates. */
+  readonly ca: string | ReadonlyArray<string>
+  /** This process's certificate chain: required for a runner, optional for a client. */
+  readonly cert?: string | undefined
+  /** This process's private key (a `Redacted` keeps it out of logs). */
+  readonly key?: string | Redacted.Redacted<string> | undefined
+  /** The name checked in runners' certificates, when it differs from the host they are reached at. */
+  readonly servername?: string | undefined
+}
+
+/**
  * Options of {@link layer}. `maxQueue`, `onFull`, `shutdownTimeout` and `name` mean what they mean for the
  * local layers; there is no `initializer` (give it to the runners' `workers`).
  *
@@ -56,15 +82,30 @@ export interface Timings {
 export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
   /**
    * Where the cluster keeps its state, shared by every runner and client: a `postgres://` URL (for runners on
-   * several machines), or a SQLite file path (one machine only: every process opens the same file). Default
-   * `"effect-futures-cluster.db"` in the working directory.
+   * several machines), or a SQLite file path (one machine only: every process opens the same file; a relative path
+   * is resolved against the working directory). Default `~/.effect-futures/cluster.db` (in the user's home
+   * directory). Give a URL that holds a password as `Redacted.make(url)`: errors and logs name it with the password
+   * replaced by `***` either way. A new SQLite file is created with mode 0600.
    */
-  readonly storage?: string | undefined
+  readonly storage?: string | Redacted.Redacted<string> | undefined
+  /**
+   * The secret shared by the cluster's clients and runners (at least 16 bytes; a string or, better, a `Redacted`):
+   * every request is signed with it and every reply must verify with it, so a runner runs nothing a holder of the
+   * secret did not send, and this client accepts no reply a runner with the secret did not write. Default: none
+   * (only for runners that listen on loopback). Give every client and runner the same one.
+   */
+  readonly secret?: string | Redacted.Redacted<string> | undefined
+  /**
+   * TLS to the runners (default: none, traffic in clear): `ca`, the PEM certificates that sign the runners'
+   * certificates (which must name the host or IP the runners are reached at, or `servername`); with `cert` and `key`
+   * this client also presents a certificate. Give it when the runners have `tls`.
+   */
+  readonly tls?: Tls | undefined
   /**
    * `"persisted"` (default): each task is stored until a runner has answered it, so a runner's death re-runs its
-   * tasks on the others (at least once), at ~8–11 ms a round trip here; its rows are deleted once it has settled
+   * tasks on the others (at least once), at ~4 ms a round trip here (bench/CLUSTER.md); its rows are deleted once it has settled
    * (see {@link layer}). `"volatile"`: tasks go straight to a
-   * runner's socket (~2–3 ms), and a task whose runner dies is re-sent once its shard has moved.
+   * runner's socket (~2 ms), and a task whose runner dies is re-sent once its shard has moved.
    */
   readonly durability?: "persisted" | "volatile" | undefined
   /**
@@ -101,7 +142,11 @@ export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
  * tasks on a cluster must be idempotent — write results under a key derived from the input, check before charging a
  * card, and so on.
  *
- * Runners must be able to import each task's module at the same URL (deploy the same code at the same path).
+ * Runners must be able to import each task's module at the same URL (deploy the same code at the same path), and
+ * must list it in their `modules`: a task whose module a runner does not allow fails with `TaskNotAllowed`. With a
+ * `secret` (the same on every client and runner), requests and replies are authenticated; a reply that does not
+ * verify, or a request a runner refused, fails the future with `Unauthenticated`. A storage that cannot be used fails
+ * the layer with `ClusterStorageError`.
  * Submitting while no runner answers fails the future with `ClusterUnavailable` after `submitDeadline`.
  * Interrupting a future interrupts its task on the runner. In `stats`, `workers` is `maxInFlight` and `busy` the
  * tasks out on the cluster.
@@ -115,7 +160,7 @@ export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import { Effect, Redacted, Schema } from "effect"
  * import { Executor, Task } from "effect-futures"
  * import * as Cluster from "effect-futures/Cluster"
  *
@@ -126,17 +171,22 @@ export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
  *   run: (n) => Effect.succeed(n * n)
  * })
  *
- * // Runners: `npx effect-futures-runner --storage postgres://cluster@db/tasks --port 34431` on each machine.
+ * // Runners, on each machine, with EFFECT_FUTURES_CLUSTER_SECRET and EFFECT_FUTURES_CLUSTER_STORAGE set:
+ * //   npx effect-futures-runner --modules file:///srv/app/dist/tasks/ --host 10.0.0.7 --port 34431
+ * const cluster = Cluster.layer({
+ *   storage: Redacted.make(process.env.EFFECT_FUTURES_CLUSTER_STORAGE ?? ""),
+ *   secret: Redacted.make(process.env.EFFECT_FUTURES_CLUSTER_SECRET ?? "")
+ * })
  * const program = Effect.gen(function*() {
  *   const futures = yield* Effect.forEach([1, 2, 3], (n) => Executor.submit(square, n))
  *   return yield* Effect.all(futures)
- * }).pipe(Effect.provide(Cluster.layer({ storage: "postgres://cluster@db/tasks" })))
+ * }).pipe(Effect.provide(cluster))
  * ```
  *
  * @since 0.2.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, InvalidOptions> =>
+export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, InvalidOptions | ClusterStorageError> =>
   Layer.unwrap(
     Effect.gen(function* () {
       const parsed = yield* Parse.parse(() => {
@@ -144,24 +194,37 @@ export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Inv
         if ((options as Executor.CommonOptions).initializer !== undefined) {
           throw Parse.invalid("initializer", "no initializer (give it to the runners' `workers`)", "an initializer")
         }
+        knownKeys(options, clientKeys, "Cluster.layer")
+        const storage = ClusterStorage.parseStorage(options.storage)
         return {
           ...parseCommon(options, "cluster"),
-          client: ClusterLayers.parseClient(options),
-          storage: ClusterLayers.parseStorage(options.storage),
+          client: ClusterLayers.parseClient(options, storage),
+          tls: ClusterLayers.parseTls(options.tls, "client"),
+          storage,
           sharding: {
             shardsPerGroup: Parse.positiveInt("shardsPerGroup", options.shardsPerGroup, 300),
             timings: ClusterLayers.parseTimings(options.timings)
           }
         }
       })
+      const refusals: ClusterLayers.Refusals = { last: undefined }
       return Layer.effect(
         Executor.Executor,
         Effect.gen(function* () {
-          const services = yield* ClusterLayers.clusterServices
+          const services = yield* ClusterLayers.clusterServices(refusals)
           const core = yield* Core.make(coreOptions(parsed), ClusterClient.make(parsed.client, services))
           return makeService("cluster", parsed.name, parsed.client.maxInFlight, core)
         })
-      ).pipe(Layer.provide(ClusterLayers.clientSharding(parsed.sharding, parsed.storage)))
+      ).pipe(
+        Layer.provide(
+          ClusterLayers.clientSharding(
+            parsed.sharding,
+            parsed.storage,
+            { key: parsed.client.key, tls: parsed.tls },
+            refusals
+          )
+        )
+      )
     })
   )
 
@@ -172,8 +235,42 @@ export const layer = (options: Options = {}): Layer.Layer<Executor.Executor, Inv
  * @category models
  */
 export interface RunnerOptions {
+  /**
+   * The task modules this runner may run: `file:` URLs of modules (`new URL("./tasks.js", import.meta.url)`,
+   * `import.meta.resolve("./tasks.js")`) or of directories, ending in `/`, whose modules it may all run (absolute
+   * paths are accepted too). Required: a runner with no `modules` does not start. A task whose module is elsewhere
+   * fails its future with `TaskNotAllowed`, and nothing of it is imported; `data:`, `http:`, `https:`, `blob:` and
+   * `node:` URLs are refused always. Modules are matched on their resolved path, symbolic links followed, and are
+   * imported only in the runner's workers, once allowed.
+   */
+  readonly modules?: ReadonlyArray<string | URL> | undefined
   /** The cluster's storage, as in {@link Options}: the same for every runner and client. */
-  readonly storage?: string | undefined
+  readonly storage?: string | Redacted.Redacted<string> | undefined
+  /**
+   * The secret shared by the cluster, as in {@link Options}: the runner runs only requests signed with it, refuses
+   * replays, and signs its replies. Required when the runner listens beyond loopback (`listenHost`, else `host`,
+   * is not `localhost`, `127.x.x.x` or `::1`), unless `insecure` is true.
+   */
+  readonly secret?: string | Redacted.Redacted<string> | undefined
+  /**
+   * Lets a runner listen beyond loopback without a `secret` (default `false`): anyone who reaches its port, or can
+   * write to the storage, can then run any allowed task with any input. Only for a network you trust entirely.
+   */
+  readonly insecure?: boolean | undefined
+  /**
+   * How long a request stays acceptable after its client issued it (default `"1 hour"`; with a `secret` only).
+   * Within it a request id runs once (a replay is refused); after it, a request is refused as out of date. Set it
+   * above the longest a task may wait for a runner plus run before its runner dies: a persisted task delivered to a
+   * survivor later than this fails with `Unauthenticated` instead of running again. The runner remembers each
+   * request for this long (~130 bytes each: at 100 tasks a second, ~47 MB for the default hour).
+   */
+  readonly replayWindow?: Duration.Input | undefined
+  /**
+   * TLS on the runner's socket (default: none, traffic in clear): its PEM `cert` (naming the host or IP it is reached
+   * at) and `key`, and `ca`, the certificates that sign the runners' certificates (to reach the other runners).
+   * Give every runner `tls`, and every client `tls: { ca }`.
+   */
+  readonly tls?: Tls | undefined
   /** The host other runners and clients reach this runner at. Default `"localhost"`. */
   readonly host?: string | undefined
   /** The port it listens on. Default `34431`. */
@@ -196,27 +293,40 @@ export interface RunnerOptions {
 /**
  * A cluster runner: joins the cluster at `storage`, takes its share of the shards and runs the tasks that arrive
  * on a local `Executor.layerWorkerThreads` pool, so its event loop stays free for the cluster's health checks. Launch
- * it with `Layer.launch`, or run `npx effect-futures-runner --storage … --port …`. Closing it (SIGTERM) hands its
+ * it with `Layer.launch`, or run `npx effect-futures-runner --modules … --port …`. Closing it (SIGTERM) hands its
  * shards to the other runners.
+ *
+ * It runs only tasks from its `modules` (required), imported only in its workers; with a `secret`, only requests
+ * signed with it, each id once. It refuses to start (`InvalidOptions`) when it would listen beyond loopback without a
+ * secret, unless `insecure: true`. See `docs/security.md`.
  *
  * @example
  * ```ts
  * import { NodeRuntime } from "@effect/platform-node"
- * import { Layer } from "effect"
+ * import { Layer, Redacted } from "effect"
  * import * as Cluster from "effect-futures/Cluster"
  *
- * Cluster.layerRunner({ storage: "postgres://cluster@db/tasks", port: 34431, workers: { maxWorkers: 8 } })
- *   .pipe(Layer.launch, NodeRuntime.runMain)
+ * Cluster.layerRunner({
+ *   modules: ["file:///srv/app/dist/tasks/"],
+ *   storage: Redacted.make(process.env.EFFECT_FUTURES_CLUSTER_STORAGE ?? ""),
+ *   secret: Redacted.make(process.env.EFFECT_FUTURES_CLUSTER_SECRET ?? ""),
+ *   host: "10.0.0.7",
+ *   port: 34431,
+ *   workers: { maxWorkers: 8 }
+ * }).pipe(Layer.launch, NodeRuntime.runMain)
  * ```
  *
  * @since 0.2.0
  * @category layers
  */
-export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, InvalidOptions | BootstrapError> =>
+export const layerRunner = (
+  options: RunnerOptions = {}
+): Layer.Layer<never, InvalidOptions | ClusterStorageError | BootstrapError> =>
   Layer.unwrap(
     Effect.gen(function* () {
       const parsed = yield* Parse.parse(() => {
         Parse.object(options)
+        knownKeys(options, runnerKeys, "Cluster.layerRunner")
         const host = options.host ?? "localhost"
         if (typeof host !== "string" || host.length === 0) throw Parse.invalid("host", "a host name", host)
         if (options.listenHost !== undefined && (typeof options.listenHost !== "string" || options.listenHost === "")) {
@@ -228,8 +338,25 @@ export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, Inv
           options.entityConcurrency === undefined || options.entityConcurrency === "unbounded"
             ? ("unbounded" as const)
             : Parse.positiveInt("entityConcurrency", options.entityConcurrency, 1)
+        const modules = Allowlist.parse(options.modules, remoteTask.module)
+        const key = ClusterLayers.parseSecret(options.secret)
+        const insecure = ClusterLayers.parseInsecure(options.insecure)
+        const listensOn = options.listenHost ?? host
+        if (key === undefined && !insecure && !ClusterLayers.isLoopback(listensOn)) {
+          throw Parse.invalid(
+            "secret",
+            `a secret for a runner that listens beyond loopback (on ${listensOn}), or \`insecure: true\` to run without one on purpose`,
+            undefined
+          )
+        }
+        const replayWindow = Parse.duration("replayWindow", options.replayWindow, 3_600_000)!
+        if (replayWindow <= 0) throw Parse.invalid("replayWindow", "a positive duration", options.replayWindow)
         return {
-          storage: ClusterLayers.parseStorage(options.storage),
+          storage: ClusterStorage.parseStorage(options.storage),
+          tls: ClusterLayers.parseTls(options.tls, "runner"),
+          modules,
+          key,
+          replayWindow,
           address: { host, port, listenHost: options.listenHost },
           entityConcurrency,
           sharding: {
@@ -241,11 +368,62 @@ export const layerRunner = (options: RunnerOptions = {}): Layer.Layer<never, Inv
       const local = Executor.layerWorkerThreads({ name: "cluster-runner", ...options.workers })
       return Layer.unwrap(
         Effect.map(Executor.Executor, (executor) =>
-          ClusterRunner.layerEntities(executor, { entityConcurrency: parsed.entityConcurrency })
+          ClusterRunner.layerEntities(executor, {
+            entityConcurrency: parsed.entityConcurrency,
+            allowlist: parsed.modules,
+            key: parsed.key,
+            replayWindow: parsed.replayWindow,
+            storage: parsed.storage.display
+          })
         )
       ).pipe(
         Layer.provide(local),
-        Layer.provide(ClusterLayers.runnerSharding(parsed.sharding, parsed.storage, parsed.address))
+        Layer.provide(
+          ClusterLayers.runnerSharding(parsed.sharding, parsed.storage, parsed.address, {
+            key: parsed.key,
+            tls: parsed.tls
+          })
+        )
       )
     })
+  )
+
+const clientKeys: ReadonlyArray<keyof Options> = [
+  "maxQueue",
+  "onFull",
+  "shutdownTimeout",
+  "name",
+  "storage",
+  "secret",
+  "tls",
+  "durability",
+  "entityIds",
+  "maxInFlight",
+  "submitDeadline",
+  "shardsPerGroup",
+  "timings"
+]
+
+const runnerKeys: ReadonlyArray<keyof RunnerOptions> = [
+  "modules",
+  "storage",
+  "secret",
+  "insecure",
+  "replayWindow",
+  "tls",
+  "host",
+  "port",
+  "listenHost",
+  "entityConcurrency",
+  "workers",
+  "shardsPerGroup",
+  "timings"
+]
+
+/** Rejects an unknown key (a misspelt `secret` must not pass in silence) without showing any value. */
+const knownKeys = (options: object, valid: ReadonlyArray<string>, layer: string) =>
+  Parse.knownKeys(
+    Object.fromEntries(Object.entries(options).map(([key, value]) => [key, value === undefined ? undefined : "…"])),
+    valid,
+    layer
   )

@@ -226,6 +226,80 @@ export class ClusterUnavailable extends Schema.TaggedError<ClusterUnavailable>()
 }) {}
 
 /**
+ * A cluster runner refused the task because its module is not among the runner's allowed `modules`
+ * (`Cluster.layerRunner({ modules })`), or is a URL a runner never imports (`data:`, `http:`, `https:`, `blob:`,
+ * `node:`, anything but a `file:` URL). Nothing was imported and nothing ran; the runner stays healthy. Deploy the
+ * module under an allowed URL, or add it to the runners' `modules`.
+ *
+ * @example
+ * ```ts
+ * import { ExecutorError } from "effect-futures"
+ *
+ * const refused = new ExecutorError.TaskNotAllowed({
+ *   module: "data:text/javascript,export const evil = 1", task: "evil",
+ *   message: "the runner imports only file: URLs among its modules"
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class TaskNotAllowed extends Schema.TaggedError<TaskNotAllowed>()("TaskNotAllowed", {
+  module: Schema.String,
+  task: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * A cluster message failed authentication (`Cluster.layer` and `Cluster.layerRunner` with a `secret`): the runner
+ * refused the task because its request carried no valid tag for the runner's secret, or was a replay or out of date;
+ * or the client refused a reply whose tag did not verify with its own secret. Nothing ran, or nothing of the reply
+ * was used. `peer` says who was refused (a runner's or the storage's address). Give clients and runners the same
+ * `secret`, and keep their clocks within a minute of each other.
+ *
+ * @example
+ * ```ts
+ * import { ExecutorError } from "effect-futures"
+ *
+ * const refused = new ExecutorError.Unauthenticated({
+ *   task: "fib", peer: "runner 10.0.0.7:34431", message: "the reply's tag does not verify with this client's secret"
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class Unauthenticated extends Schema.TaggedError<Unauthenticated>()("Unauthenticated", {
+  task: Schema.String,
+  peer: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The cluster's storage failed (`Cluster.layer` and `Cluster.layerRunner`): it is unreachable, refuses the
+ * credentials, is locked, corrupt, has tables of another shape, or its client package is not installed.
+ * `storage` names it with any password replaced by `***`; `operation` is what failed (`"load client"`, `"open"`,
+ * `"connect"`, `"migrate"`, `"check schema"`). The layer fails to build with it.
+ *
+ * @example
+ * ```ts
+ * import { ExecutorError } from "effect-futures"
+ *
+ * const failed = new ExecutorError.ClusterStorageError({
+ *   storage: "postgres://cluster:***@db:5432/tasks", operation: "connect", message: "connection refused"
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ClusterStorageError extends Schema.TaggedError<ClusterStorageError>()("ClusterStorageError", {
+  storage: Schema.String,
+  operation: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
  * An option given to a layer (or a call) is not acceptable. The layer fails to build with it.
  *
  * @example
@@ -313,6 +387,8 @@ export type ExecutorError =
   | DecodeError
   | TaskLoadError
   | ClusterUnavailable
+  | TaskNotAllowed
+  | Unauthenticated
 
 /**
  * The errors `Executor.submit` itself can fail with (before any future exists).
@@ -337,7 +413,9 @@ export const ExecutorErrorSchema = Schema.Union([
   EncodeError,
   DecodeError,
   TaskLoadError,
-  ClusterUnavailable
+  ClusterUnavailable,
+  TaskNotAllowed,
+  Unauthenticated
 ])
 
 /**

@@ -34,13 +34,17 @@ import {
   EncodeError,
   type ExecutorError,
   TaskDefect,
-  taskDefectFrom
+  taskDefectFrom,
+  Unauthenticated
 } from "../../ExecutorError.ts"
 import type * as Task from "../../Task.ts"
 import type { Backend, Host, Job } from "../core.ts"
 import type { ChunkResult, WireExecutorError, WireExit } from "../protocol.ts"
+import * as Auth from "./auth.ts"
+import type { HandshakeError } from "./handshake.ts"
+import { type ItemOutcome, jsonCodecs, type Outcome, outcomeFromText, safely } from "./json.ts"
 import * as Pruner from "./pruner.ts"
-import { type ItemOutcome, jsonCodecs, type Outcome, PersistedEntity, safely, VolatileEntity } from "./protocol.ts"
+import { PersistedEntity, type Reply, VolatileEntity } from "./protocol.ts"
 
 export interface ClientOptions {
   readonly durability: "persisted" | "volatile"
@@ -50,6 +54,12 @@ export interface ClientOptions {
   readonly submitDeadline: number
   /** Milliseconds between two probes of the runners. */
   readonly probeInterval: number
+  /** The shared secret's key: requests are signed and replies verified with it. Undefined: no authentication. */
+  readonly key: Auth.Key
+  /** The storage as logs and errors name it (no password). */
+  readonly storage: string
+  /** Replaces the storage's password, wherever it appears in a text, with `***`. */
+  readonly scrub: (text: string) => string
 }
 
 export interface ClusterServices {
@@ -59,6 +69,8 @@ export interface ClusterServices {
   /** The storage's SQL client and table prefix, for pruning settled persisted tasks. */
   readonly sql: SqlClient.SqlClient
   readonly storagePrefix: string
+  /** The last time a runner refused this client's connection (its secret), written by the socket layer. */
+  readonly refusals: { readonly last: { readonly at: number; readonly error: HandshakeError } | undefined }
 }
 
 interface InFlight {
@@ -71,6 +83,10 @@ const describe = (cause: Cause.Cause<unknown>) => {
   const error = Cause.squash(cause)
   return error instanceof Error ? error.message : String(error)
 }
+
+/** Where the replies of a persisted task come from, as logs and errors name it. */
+const peerOf = (persisted: boolean, storage: string, entityId: string) =>
+  persisted ? `storage ${storage}` : `the runner of entity ${VolatileEntity.type}/${entityId}`
 
 export const make = (options: ClientOptions, services: ClusterServices) => (host: Host) =>
   Effect.gen(function* () {
@@ -110,6 +126,32 @@ export const make = (options: ClientOptions, services: ClusterServices) => (host
       else host.finish(job, settled.wire)
     }
 
+    /** Reads a reply: nothing of it is used unless its tag verifies with this client's secret. */
+    const receive = (job: Job, id: string, entityId: string, reply: Reply) => {
+      if (options.key !== undefined && !Auth.verifyReply(options.key, id, reply.body, reply.tag)) {
+        const peer = peerOf(persisted, options.storage, entityId)
+        runFork(
+          Effect.logWarning(`effect-futures client refused a reply that does not verify`).pipe(
+            Effect.annotateLogs({ peer, request: id, task: job.task.name })
+          )
+        )
+        return fail(
+          job,
+          new Unauthenticated({
+            task: job.task.name,
+            peer,
+            message: "The reply's tag does not verify with this client's secret (a runner with another secret, or none)"
+          })
+        )
+      }
+      const outcome = outcomeFromText(reply.body)
+      if ("invalid" in outcome) {
+        if (land(job)) host.fail(job, protocolError(job.task, `a reply that is ${outcome.invalid}`).error)
+        return
+      }
+      finish(job, outcome)
+    }
+
     const send = (job: Job, entry: InFlight) =>
       Effect.gen(function* () {
         // Start after `start` has returned: the core counts the job as running only then.
@@ -118,22 +160,26 @@ export const make = (options: ClientOptions, services: ClusterServices) => (host
         if (payload._tag === "Fail") return fail(job, payload.error)
         const id = `${clientId}-${++sequence}`
         const entityId = String(sequence % options.entityIds)
-        const run = client(entityId).Run({
+        const body = JSON.stringify({
           id,
+          entityType: entity.type,
+          entityId,
+          issuedAt: Date.now(),
           module: job.task.module,
           task: job.task.name,
-          payload: payload.json,
-          chunk: job.chunk
+          chunk: job.chunk,
+          payload: payload.json
         })
+        const run = client(entityId).Run({ id, body, tag: Auth.signRequest(options.key, body) })
         const exit = yield* Effect.exit(pruner === undefined ? run : pruned(pruner, run, entityId, id))
-        if (Exit.isSuccess(exit)) return finish(job, exit.value)
+        if (Exit.isSuccess(exit)) return receive(job, id, entityId, exit.value)
         if (Cause.hasInterruptsOnly(exit.cause)) return
         fail(
           job,
           new ClusterUnavailable({
             task: job.task.name,
             waited: Date.now() - entry.sentAt,
-            message: `The cluster failed to run the task: ${describe(exit.cause)}`
+            message: options.scrub(`The cluster failed to run the task: ${describe(exit.cause)}`)
           })
         )
       })
@@ -169,9 +215,31 @@ export const make = (options: ClientOptions, services: ClusterServices) => (host
       }
     }
 
+    /**
+     * No runner answers and a runner has just refused this client's connection: its secret is not the cluster's.
+     * Waiting for the deadline would change nothing, so the tasks in flight fail now.
+     */
+    const refused = () => {
+      const refusal = services.refusals.last
+      if (refusal === undefined || Date.now() - refusal.at > 2 * options.probeInterval + 1_000) return
+      for (const entry of Array.from(inFlight.values())) {
+        const fiber = entry.fiber
+        fail(
+          entry.job,
+          new Unauthenticated({
+            task: entry.job.task.name,
+            peer: refusal.error.peer,
+            message: `The cluster refused this client's connection: ${refusal.error.reason}`
+          })
+        )
+        if (fiber !== undefined) fiber.interruptUnsafe()
+      }
+    }
+
     const watcher = runFork(
       Effect.gen(function* () {
         if (yield* probe) lastAlive = Date.now()
+        else refused()
         expire()
       }).pipe(Effect.repeat(Schedule.spaced(options.probeInterval)))
     )
@@ -325,7 +393,7 @@ const toWireError = (error: ExecutorError): WireExecutorError | undefined => {
   }
 }
 
-const protocolError = (task: Task.Any, what: string): Settled => ({
+const protocolError = (task: Task.Any, what: string): { readonly _tag: "Fail"; readonly error: ExecutorError } => ({
   _tag: "Fail",
   error: taskDefectFrom(
     new TaskDefect({

@@ -9,8 +9,9 @@
  *
  * @internal
  */
-import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
 import * as RunnerHealth from "effect/cluster/RunnerHealth"
 import * as Runners from "effect/cluster/Runners"
@@ -20,17 +21,22 @@ import * as ShardingConfig from "effect/cluster/ShardingConfig"
 import * as SocketRunner from "effect/cluster/SocketRunner"
 import * as SqlMessageStorage from "effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "effect/cluster/SqlRunnerStorage"
+import { isIP } from "node:net"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as RpcClient from "effect/rpc/RpcClient"
 import * as RpcSerialization from "effect/rpc/RpcSerialization"
+import * as Socket from "effect/socket/Socket"
+import * as SocketServer from "effect/socket/SocketServer"
 import * as SqlClient from "effect/sql/SqlClient"
+import type { ClusterStorageError } from "../../ExecutorError.ts"
 import * as Options from "../options.ts"
+import * as Auth from "./auth.ts"
 import type { ClientOptions, ClusterServices } from "./client.ts"
-
-/** Where a cluster keeps its state when no `storage` is given: one SQLite file in the working directory. */
-export const defaultStorage = "effect-futures-cluster.db"
+import * as Handshake from "./handshake.ts"
+import * as Storage from "./storage.ts"
 
 export interface Timings {
   readonly lockExpiration: number
@@ -48,14 +54,6 @@ const timingDefaults: Timings = {
   refreshAssignmentsInterval: 1_000,
   messagePollInterval: 1_000,
   replyPollInterval: 100
-}
-
-export const parseStorage = (value: unknown): string => {
-  if (value === undefined) return defaultStorage
-  if (typeof value !== "string" || value.length === 0) {
-    throw Options.invalid("storage", "a SQLite file path or a postgres:// URL", value)
-  }
-  return value
 }
 
 export const parseTimings = (value: unknown): Timings => {
@@ -107,63 +105,190 @@ const shardingConfig = (
   entityMailboxCapacity: "unbounded"
 })
 
-/**
- * The shared SQL storage: Postgres for a `postgres://` URL, otherwise a SQLite file. Each client is imported only
- * when a cluster uses it: `@effect/sql-pg` is an optional peer a SQLite user never installs, and `node:sqlite` is
- * never loaded by a Postgres user.
- */
-export const storageLayer = (storage: string): Layer.Layer<SqlClient.SqlClient> =>
-  Layer.unwrap(
-    /^postgres(ql)?:\/\//.test(storage)
-      ? Effect.map(
-          importPeer(() => import("@effect/sql-pg/PgClient"), "@effect/sql-pg"),
-          (PgClient) => PgClient.layer({ url: Redacted.make(storage) })
-        )
-      : Effect.map(
-          Effect.promise(() => import("./sqlite.ts")),
-          (Sqlite) => Sqlite.layer({ filename: storage, busyTimeout: 10_000 })
-        )
-  ).pipe(Layer.orDie) as Layer.Layer<SqlClient.SqlClient>
+/** The most recent handshake a client's connections failed (a runner refused its secret), for its backend. */
+export interface Refusals {
+  last: { readonly at: number; readonly error: Handshake.HandshakeError } | undefined
+}
 
-/** Imports an optional peer, or dies with the command that installs it. */
-const importPeer = <M>(load: () => Promise<M>, name: string): Effect.Effect<M> =>
-  Effect.tryPromise({
-    try: load,
-    catch: (cause) =>
-      new Error(
-        `Cluster storage on Postgres needs the optional peer dependency \`${name}\`, which could not be loaded ` +
-          `(${(cause as { code?: string }).code ?? String(cause)}). Install it: npm install ${name}`
+/** TLS for the cluster's sockets, as parsed from the `tls` option. */
+export interface TlsSettings {
+  /** PEM CA certificates that sign the runners' certificates. */
+  readonly ca: ReadonlyArray<string>
+  /** PEM certificate chain and key of this process: a runner's server certificate (and its client certificate). */
+  readonly cert: string | undefined
+  readonly key: Redacted.Redacted<string> | undefined
+  /** The name checked in runners' certificates, when it is not the host they are reached at. */
+  readonly servername: string | undefined
+}
+
+/** How this process's sockets are secured: the handshake's secret, and TLS (or not). */
+export interface Transport {
+  readonly key: Auth.Key
+  readonly tls: TlsSettings | undefined
+}
+
+const pem = (option: string, value: unknown): string => {
+  const text = Redacted.isRedacted(value) ? Redacted.value(value) : value
+  if (typeof text !== "string" || !text.includes("-----BEGIN ")) {
+    throw Options.invalid(
+      option,
+      "PEM text (-----BEGIN …)",
+      Redacted.isRedacted(value) ? "a Redacted value" : typeof text
+    )
+  }
+  return text
+}
+
+/** The `tls` option; a runner needs its certificate and key. Key material never appears in an error. */
+export const parseTls = (value: unknown, role: "client" | "runner"): TlsSettings | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "object" || value === null)
+    throw Options.invalid("tls", "an object { ca, cert, key }", typeof value)
+  const tls = value as Record<string, unknown>
+  for (const name of Object.keys(tls)) {
+    if (!["ca", "cert", "key", "servername"].includes(name) && tls[name] !== undefined) {
+      throw Options.invalid("tls", "only ca, cert, key, servername", name)
+    }
+  }
+  const ca = Array.isArray(tls.ca) ? tls.ca : [tls.ca]
+  if (tls.ca === undefined || ca.length === 0)
+    throw Options.invalid("tls.ca", "the PEM CA certificates that sign the runners' certificates", undefined)
+  const cert = tls.cert === undefined ? undefined : pem("tls.cert", tls.cert)
+  const key = tls.key === undefined ? undefined : Redacted.make(pem("tls.key", tls.key))
+  if (role === "runner" && (cert === undefined || key === undefined)) {
+    throw Options.invalid("tls", "a runner's certificate and key (`cert` and `key`) with `ca`", "no certificate or key")
+  }
+  if ((cert === undefined) !== (key === undefined))
+    throw Options.invalid("tls", "both `cert` and `key`, or neither", "one of them")
+  if (tls.servername !== undefined && (typeof tls.servername !== "string" || tls.servername === "")) {
+    throw Options.invalid("tls.servername", "a host name", tls.servername)
+  }
+  return {
+    ca: ca.map((item, index) => pem(`tls.ca[${index}]`, item)),
+    cert,
+    key,
+    servername: tls.servername as string | undefined
+  }
+}
+
+/**
+ * Effect Cluster's client protocol over TCP (as `NodeClusterSocket.layerClientProtocol`), with each connection
+ * authenticated by the handshake before Effect's protocol uses it.
+ */
+const layerClientProtocol = (
+  { key, tls }: Transport,
+  refusals: Refusals
+): Layer.Layer<Runners.RpcClientProtocol, never, RpcSerialization.RpcSerialization> =>
+  Layer.effect(
+    Runners.RpcClientProtocol,
+    Effect.gen(function* () {
+      const serialization = yield* RpcSerialization.RpcSerialization
+      const onRefused = (error: Handshake.HandshakeError) =>
+        error.refused
+          ? Effect.andThen(
+              Effect.sync(() => {
+                refusals.last = { at: Date.now(), error }
+              }),
+              Effect.logWarning(`effect-futures refused a cluster connection: ${error.reason}`).pipe(
+                Effect.annotateLogs({ peer: error.peer })
+              )
+            )
+          : Effect.logDebug(`effect-futures cluster connection failed: ${error.reason}`).pipe(
+              Effect.annotateLogs({ peer: error.peer })
+            )
+      return {
+        codecFor: serialization.codecFor,
+        make: Effect.fnUntraced(function* (address: RunnerAddress.RunnerAddress) {
+          const connect = { openTimeout: 1000, timeout: 5500, host: address.host, port: address.port }
+          const socket = yield* tls === undefined
+            ? NodeSocket.makeNet(connect)
+            : NodeSocket.makeTls({
+                ...connect,
+                ca: [...tls.ca],
+                ...(tls.cert !== undefined && tls.key !== undefined
+                  ? { cert: tls.cert, key: Redacted.value(tls.key) }
+                  : {}),
+                ...(tls.servername !== undefined
+                  ? { servername: tls.servername }
+                  : isIP(address.host) === 0
+                    ? { servername: address.host }
+                    : {})
+              })
+          const peer = `runner ${address.host}:${address.port}`
+          return yield* RpcClient.makeProtocolSocket().pipe(
+            Effect.provideService(Socket.Socket, Handshake.client(socket, key, peer, onRefused)),
+            Effect.provideService(RpcSerialization.RpcSerialization, serialization)
+          )
+        }, Effect.orDie)
+      }
+    })
+  )
+
+/**
+ * The runner's TCP (or TLS) server (as `NodeClusterSocket.layerSocketServer`), accepting only authenticated
+ * connections.
+ */
+const layerSocketServer = ({
+  key,
+  tls
+}: Transport): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, ShardingConfig.ShardingConfig> =>
+  Layer.effect(
+    SocketServer.SocketServer,
+    Effect.gen(function* () {
+      const config = yield* ShardingConfig.ShardingConfig
+      const listen = Option.getOrThrow(Option.orElse(config.runnerListenAddress, () => config.runnerAddress))
+      const inner =
+        tls === undefined
+          ? yield* NodeSocketServer.make({ host: listen.host, port: listen.port })
+          : yield* NodeSocketServer.makeTls({
+              host: listen.host,
+              port: listen.port,
+              ca: [...tls.ca],
+              cert: tls.cert!,
+              key: Redacted.value(tls.key!)
+            })
+      const peerOf = Effect.map(Effect.serviceOption(NodeSocket.NetSocket), (socket) =>
+        Option.isSome(socket) ? `${socket.value.remoteAddress}:${socket.value.remotePort}` : "an unknown peer"
       )
-  }).pipe(Effect.orDie)
-
-/**
- * The table prefix of the cluster's message storage (`<prefix>_messages`, `<prefix>_replies`): Effect Cluster's
- * default, named here because the client's pruner deletes from those tables too.
- */
-export const storagePrefix = "cluster"
+      return Handshake.server(inner, key, peerOf, (error) =>
+        Effect.logWarning(`effect-futures runner refused a connection: ${error.reason}`).pipe(
+          Effect.annotateLogs({ peer: error.peer })
+        )
+      )
+    })
+  )
 
 type ShardingOut = Sharding.Sharding | Runners.Runners | RunnerStorage.RunnerStorage | SqlClient.SqlClient
 
+/**
+ * Sharding over the storage: the storage is checked first (its failures are typed), then Effect Cluster's message
+ * and runner storage run on it (their migrations have run already).
+ */
 const withStorage = (
   socket: Layer.Layer<Sharding.Sharding | Runners.Runners, unknown, any>,
   config: Partial<ShardingConfig.ShardingConfig["Service"]>,
-  storage: string
-): Layer.Layer<ShardingOut> =>
-  socket.pipe(
-    Layer.provideMerge(
-      SqlMessageStorage.layerWith({ prefix: storagePrefix }).pipe(Layer.provide(NodeCrypto.layerDigest))
-    ),
-    Layer.provideMerge(Layer.orDie(SqlRunnerStorage.layer)),
-    Layer.provide(ShardingConfig.layer(config)),
-    Layer.provide(RpcSerialization.layerSchemaBinary()),
-    Layer.provideMerge(storageLayer(storage)),
-    Layer.orDie
-  ) as Layer.Layer<ShardingOut>
+  storage: Storage.Storage
+): Layer.Layer<ShardingOut, ClusterStorageError> =>
+  Layer.orDie(
+    socket.pipe(
+      Layer.provideMerge(
+        SqlMessageStorage.layerStorage({ prefix: Storage.storagePrefix }).pipe(Layer.provide(NodeCrypto.layerDigest))
+      ),
+      Layer.provideMerge(SqlRunnerStorage.layerStorage({ prefix: Storage.storagePrefix })),
+      Layer.provide(ShardingConfig.layer(config)),
+      Layer.provide(RpcSerialization.layerSchemaBinary())
+    ) as Layer.Layer<Exclude<ShardingOut, SqlClient.SqlClient>, unknown, SqlClient.SqlClient>
+  ).pipe(Layer.provideMerge(Storage.layer(storage)))
 
 /** Sharding for a client: it sends to runners and hosts no shards. */
-export const clientSharding = (settings: ShardingSettings, storage: string): Layer.Layer<ShardingOut> =>
+export const clientSharding = (
+  settings: ShardingSettings,
+  storage: Storage.Storage,
+  transport: Transport,
+  refusals: Refusals
+): Layer.Layer<ShardingOut, ClusterStorageError> =>
   withStorage(
-    Layer.provide(SocketRunner.layerClientOnly, NodeClusterSocket.layerClientProtocol),
+    Layer.provide(SocketRunner.layerClientOnly, layerClientProtocol(transport, refusals)),
     shardingConfig(settings, undefined),
     storage
   )
@@ -171,48 +296,79 @@ export const clientSharding = (settings: ShardingSettings, storage: string): Lay
 /** Sharding for a runner: it listens on its address, takes shards and checks the other runners' health. */
 export const runnerSharding = (
   settings: ShardingSettings,
-  storage: string,
-  address: { readonly host: string; readonly port: number; readonly listenHost: string | undefined }
-): Layer.Layer<ShardingOut> =>
-  withStorage(
-    Layer.provide(SocketRunner.layer, [
-      NodeClusterSocket.layerSocketServer,
-      NodeClusterSocket.layerClientProtocol
-    ]).pipe(
+  storage: Storage.Storage,
+  address: { readonly host: string; readonly port: number; readonly listenHost: string | undefined },
+  transport: Transport
+): Layer.Layer<ShardingOut, ClusterStorageError> => {
+  const refusals: Refusals = { last: undefined }
+  return withStorage(
+    Layer.provide(SocketRunner.layer, [layerSocketServer(transport), layerClientProtocol(transport, refusals)]).pipe(
       Layer.provide(
         RunnerHealth.layerPing.pipe(
           Layer.provide(Runners.layerRpc),
-          Layer.provide(NodeClusterSocket.layerClientProtocol)
+          Layer.provide(layerClientProtocol(transport, refusals))
         )
       )
     ),
     shardingConfig(settings, address),
     storage
   )
+}
 
 /** The services the client backend uses, from the client's sharding layer. */
-export const clusterServices: Effect.Effect<ClusterServices, never, ShardingOut> = Effect.gen(function* () {
-  return {
-    sharding: yield* Sharding.Sharding,
-    runners: yield* Runners.Runners,
-    runnerStorage: yield* RunnerStorage.RunnerStorage,
-    sql: yield* SqlClient.SqlClient,
-    storagePrefix
-  }
-})
+export const clusterServices = (refusals: Refusals): Effect.Effect<ClusterServices, never, ShardingOut> =>
+  Effect.gen(function* () {
+    return {
+      refusals,
+      sharding: yield* Sharding.Sharding,
+      runners: yield* Runners.Runners,
+      runnerStorage: yield* RunnerStorage.RunnerStorage,
+      sql: yield* SqlClient.SqlClient,
+      storagePrefix: Storage.storagePrefix
+    }
+  })
 
-export const parseClient = (options: {
-  readonly durability?: unknown
-  readonly entityIds?: unknown
-  readonly maxInFlight?: unknown
-  readonly submitDeadline?: unknown
-}): ClientOptions => {
+export const parseClient = (
+  options: {
+    readonly durability?: unknown
+    readonly entityIds?: unknown
+    readonly maxInFlight?: unknown
+    readonly submitDeadline?: unknown
+    readonly secret?: unknown
+  },
+  storage: Storage.Storage
+): ClientOptions => {
   const submitDeadline = Options.duration("submitDeadline", options.submitDeadline, 30_000, true)!
   return {
     durability: Options.oneOf("durability", options.durability, ["persisted", "volatile"] as const, "persisted"),
     entityIds: Options.positiveInt("entityIds", options.entityIds, 256),
     maxInFlight: Options.positiveInt("maxInFlight", options.maxInFlight, 256),
     submitDeadline,
-    probeInterval: Math.max(50, Math.min(1_000, submitDeadline / 4))
+    probeInterval: Math.max(50, Math.min(1_000, submitDeadline / 4)),
+    key: parseSecret(options.secret),
+    storage: storage.display,
+    scrub: storage.scrub
   }
+}
+
+/** The `secret` option: a string or a `Redacted` string of at least 16 bytes. Its value never appears in an error. */
+export const parseSecret = (value: unknown): Auth.Key => {
+  if (value === undefined) return undefined
+  const expected = `a string or a Redacted string of at least ${Auth.minSecretBytes} bytes`
+  if (typeof value !== "string" && !Redacted.isRedacted(value)) throw Options.invalid("secret", expected, typeof value)
+  const key = Auth.keyOf(value as string | Redacted.Redacted<string>)
+  if (typeof key === "string") throw Options.invalid("secret", expected, "a secret that is not (value not shown)")
+  return key
+}
+
+export const parseInsecure = (value: unknown): boolean => {
+  if (value === undefined) return false
+  if (typeof value !== "boolean") throw Options.invalid("insecure", "a boolean", value)
+  return value
+}
+
+/** Whether a host to listen on reaches only this machine. */
+export const isLoopback = (host: string): boolean => {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase()
+  return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare) || bare === "::ffff:127.0.0.1"
 }

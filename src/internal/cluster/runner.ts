@@ -1,197 +1,142 @@
 /**
- * The runner side of the cluster: the entity handlers that run received tasks on this machine's executor.
+ * The runner side of the cluster: the entity handlers that check each received request and run its task on this
+ * machine's executor.
+ *
+ * Before anything runs, a request must pass, in order:
+ * 1. **authentication** (with a `secret`): its tag verifies over its exact body, the body names the entity it was
+ *    delivered to (a body moved to another entity is refused), it was issued within the replay window, and its id
+ *    was not accepted before (`auth.ts`). A refusal is logged with what is known of the sender and answered with
+ *    `Unauthenticated`.
+ * 2. **the allowlist**: its module URL resolves to a `file:` URL under one of the runner's `modules`
+ *    (`allowlist.ts`); otherwise the answer is `TaskNotAllowed`, and nothing is imported.
  *
  * A runner's main thread only routes: the cluster's health checks, shard locks and sockets live on its event loop,
- * and a task that held the loop (a synchronous CPU loop) would get a busy runner declared dead. So every task is
- * handed to a local executor (`layerWorkerThreads` by default) through its public `submit`, which brings that
- * executor's semantics with it: crashes fail only their task (`WorkerCrashed`), interrupting the handler interrupts
- * the task on its worker, and typed errors keep their class until they are encoded for the trip back.
+ * and a task that held the loop would get a busy runner declared dead. So every task runs on a local executor
+ * (`layerWorkerThreads`) through `remoteTask`, which imports the task's module inside a worker. Crashes fail only
+ * their task (`WorkerCrashed`), and interrupting the handler interrupts the task on its worker. Every reply is
+ * signed with the runner's secret, bound to the request's id.
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
+import * as Entity from "effect/cluster/Entity"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as ExecutorErrors from "../../ExecutorError.ts"
 import type { Executor } from "../../Executor.ts"
-import type { Future } from "../../Future.ts"
 import * as FutureModule from "../../Future.ts"
-import * as Task from "../../Task.ts"
-import {
-  type ItemOutcome,
-  jsonCodecs,
-  type Outcome,
-  PersistedEntity,
-  type Run,
-  safely,
-  type TaskEntity,
-  VolatileEntity
-} from "./protocol.ts"
-
-const executorErrorClasses: ReadonlyArray<new (...args: Array<any>) => ExecutorErrors.ExecutorError> = [
-  ExecutorErrors.TaskDefect,
-  ExecutorErrors.WorkerCrashed,
-  ExecutorErrors.BrokenExecutor,
-  ExecutorErrors.ExecutorShutdown,
-  ExecutorErrors.CancelledError,
-  ExecutorErrors.EncodeError,
-  ExecutorErrors.DecodeError,
-  ExecutorErrors.TaskLoadError,
-  ExecutorErrors.ClusterUnavailable
-]
-
-const isExecutorError = (error: unknown): error is ExecutorErrors.ExecutorError =>
-  executorErrorClasses.some((errorClass) => error instanceof errorClass)
-
-const message = (cause: Cause.Cause<unknown>) => {
-  const error = Cause.squash(cause)
-  return error instanceof Error ? error.message : String(error)
-}
-
-const executorError = (error: ExecutorErrors.ExecutorError | ExecutorErrors.QueueFull): ItemOutcome => ({
-  _tag: "ExecutorError",
-  error:
-    error._tag === "QueueFull"
-      ? new ExecutorErrors.BrokenExecutor({ message: `The runner's executor refused the task: ${error.message}` })
-      : error
-})
-
-/** How a task ended, in JSON for the trip back. */
-export const toOutcome = (task: Task.Any, exit: Exit.Exit<unknown, unknown>): ItemOutcome => {
-  const codecs = jsonCodecs(task)
-  if (Exit.isSuccess(exit)) {
-    const encoded = safely(codecs.encodeSuccess, exit.value)
-    return Exit.isSuccess(encoded)
-      ? { _tag: "Success", value: encoded.value }
-      : executorError(
-          new ExecutorErrors.EncodeError({ task: task.name, which: "success", message: message(encoded.cause) })
-        )
-  }
-  return causeToOutcome(task, exit.cause)
-}
-
-const causeToOutcome = (task: Task.Any, cause: Cause.Cause<unknown>): ItemOutcome => {
-  const error = Cause.findError(cause)
-  if (Result.isSuccess(error)) {
-    if (isExecutorError(error.success)) return executorError(error.success)
-    const encoded = safely(jsonCodecs(task).encodeError, error.success)
-    return Exit.isSuccess(encoded)
-      ? { _tag: "Failure", error: encoded.value }
-      : executorError(
-          new ExecutorErrors.EncodeError({ task: task.name, which: "error", message: message(encoded.cause) })
-        )
-  }
-  const defect = Cause.findDefect(cause)
-  if (Result.isSuccess(defect)) return executorError(ExecutorErrors.taskDefectFrom(defect.success))
-  return { _tag: "Interrupted" }
-}
-
-type Loaded = Map<string, Task.Any> | string
-
-/** Imports task modules by URL, once per module, and finds tasks by name, as a worker does. */
-const makeLoader = () => {
-  const modules = new Map<string, Promise<Loaded>>()
-  const load = (module: string): Promise<Loaded> => {
-    let loaded = modules.get(module)
-    if (loaded === undefined) {
-      loaded = import(module).then(
-        (exports: Record<string, unknown>) => {
-          const tasks = new Map<string, Task.Any>()
-          for (const value of Object.values(exports)) {
-            if (Task.isTask(value) && value.module === module) tasks.set(value.name, value)
-          }
-          return tasks
-        },
-        (cause) => `the module failed to import: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : cause}`
-      )
-      modules.set(module, loaded)
-    }
-    return loaded
-  }
-  return (module: string, name: string): Effect.Effect<Task.Any, ExecutorErrors.TaskLoadError> =>
-    Effect.flatMap(
-      Effect.promise(() => load(module)),
-      (loaded) => {
-        if (typeof loaded === "string")
-          return Effect.fail(new ExecutorErrors.TaskLoadError({ module, task: name, message: loaded }))
-        const task = loaded.get(name)
-        return task !== undefined
-          ? Effect.succeed(task)
-          : Effect.fail(
-              new ExecutorErrors.TaskLoadError({
-                module,
-                task: name,
-                message: `the module exports no task named "${name}" (tasks found: ${[...loaded.keys()].join(", ") || "none"})`
-              })
-            )
-      }
-    )
-}
-
-/** Awaits a future; if the handler is interrupted (the client cancelled), the task is interrupted too. */
-const awaitOwned = <A, E>(future: Future<A, E>) =>
-  FutureModule.await(future).pipe(Effect.onInterrupt(() => FutureModule.interrupt(future)))
+import type { Allowlist } from "./allowlist.ts"
+import * as Auth from "./auth.ts"
+import { type Outcome, outcomeToText } from "./json.ts"
+import { parseRequestBody, PersistedEntity, type Reply, type Run, type TaskEntity, VolatileEntity } from "./protocol.ts"
+import { causeToOutcome, executorError, remoteTask } from "./remoteTask.ts"
 
 export interface RunnerHandlerOptions {
   /** How many requests one entity handles at once. */
   readonly entityConcurrency: number | "unbounded"
+  readonly allowlist: Allowlist
+  /** The shared secret's key; undefined: requests are not authenticated (loopback, or `insecure`). */
+  readonly key: Auth.Key
+  /** Milliseconds a request stays acceptable after it was issued. */
+  readonly replayWindow: number
+  /** How this runner names its storage in logs (redacted). */
+  readonly storage: string
 }
 
-/** The handler of `Run`: decode, submit to the local executor, await, encode. */
-const makeHandler = (executor: Executor["Service"]) => {
-  const loadTask = makeLoader()
-  return (request: { readonly payload: typeof Run.payloadSchema.Type }): Effect.Effect<Outcome> =>
-    Effect.gen(function* () {
-      const { module, task: name, payload, chunk } = request.payload
-      const loaded = yield* Effect.result(loadTask(module, name))
-      if (Result.isFailure(loaded)) return executorError(loaded.failure)
-      const task = loaded.success
-      const codecs = jsonCodecs(task)
-      const decode = (json: unknown) => {
-        const exit = safely(codecs.decodePayload, json)
+/** Tolerance for a client's clock running ahead of the runner's. */
+const clockSkew = 60_000
+
+type Request = Entity.Request<typeof Run>
+
+/** The handler of `Run`: check, hand to the local executor, await, sign the answer. */
+const makeHandler = (executor: Executor["Service"], options: RunnerHandlerOptions) => {
+  const replays = Auth.makeReplayStore(options.replayWindow, clockSkew)
+  const reply = (id: string, outcome: Outcome | string): Reply => {
+    const body = typeof outcome === "string" ? outcome : outcomeToText(outcome)
+    return { body, tag: Auth.signReply(options.key, id, body) }
+  }
+
+  /** Logs a refused request and answers `Unauthenticated` (signed: a client with the right secret can read it). */
+  const refuse = (request: Request, task: string, reason: string) => {
+    const { address, requestId, payload } = request
+    const via =
+      address.entityType === PersistedEntity.type ? `storage ${options.storage}` : "a client over this runner's socket"
+    return Effect.as(
+      Effect.logWarning(`effect-futures runner refused a request: ${reason}`).pipe(
+        Effect.annotateLogs({
+          peer: via,
+          claimedClient: payload.id.slice(0, payload.id.lastIndexOf("-")),
+          entity: `${address.entityType}/${address.entityId}`,
+          envelope: String(requestId),
+          task
+        })
+      ),
+      reply(
+        payload.id,
+        executorError(
+          new ExecutorErrors.Unauthenticated({ task, peer: via, message: `The runner refused the request: ${reason}` })
+        )
+      )
+    )
+  }
+
+  return (request: Request): Effect.Effect<Reply> =>
+    Effect.suspend(() => {
+      const { id, body: text, tag } = request.payload
+      // Parsed before it is verified only to name the task it claims in the refusal.
+      const body = parseRequestBody(text)
+      const task = typeof body === "string" ? "(unknown)" : body.task
+      if (options.key !== undefined && !Auth.verifyRequest(options.key, text, tag)) {
+        return refuse(request, task, "its tag does not verify with the runner's secret")
+      }
+      if (typeof body === "string") return refuse(request, task, body)
+      if (
+        body.id !== id ||
+        body.entityType !== request.address.entityType ||
+        body.entityId !== request.address.entityId
+      ) {
+        return refuse(request, body.task, "its body was addressed to another request or entity")
+      }
+      if (options.key !== undefined) {
+        const replayed = replays.admit(id, body.issuedAt, Date.now())
+        if (replayed !== undefined) return refuse(request, body.task, replayed)
+      }
+      const allowed = options.allowlist.check(body.module)
+      if (allowed !== undefined) {
+        return Effect.as(
+          Effect.logWarning(`effect-futures runner refused task "${body.task}" of ${body.module}: ${allowed}`),
+          reply(
+            id,
+            executorError(new ExecutorErrors.TaskNotAllowed({ module: body.module, task: body.task, message: allowed }))
+          )
+        )
+      }
+      return Effect.gen(function* () {
+        const submitted = yield* Effect.result(
+          executor.submit(remoteTask, {
+            module: body.module,
+            task: body.task,
+            payload: body.payload,
+            chunk: body.chunk
+          })
+        )
+        if (Result.isFailure(submitted)) return reply(id, executorError(submitted.failure))
+        const future = submitted.success
+        // If the handler is interrupted (the client cancelled, or the shard moved), so is the task, and the request
+        // may be delivered again.
+        const exit = yield* FutureModule.await(future).pipe(
+          Effect.onInterrupt(() =>
+            Effect.andThen(
+              Effect.sync(() => replays.forget(id)),
+              FutureModule.interrupt(future)
+            )
+          )
+        )
         return Exit.isSuccess(exit)
-          ? Result.succeed(exit.value)
-          : Result.fail(
-              new ExecutorErrors.DecodeError({ task: task.name, which: "payload", message: message(exit.cause) })
-            )
-      }
-      if (!chunk) {
-        const input = decode(payload)
-        if (Result.isFailure(input)) return executorError(input.failure)
-        const submitted = yield* Effect.result(executor.submit(task, input.success))
-        if (Result.isFailure(submitted)) return executorError(submitted.failure)
-        return toOutcome(task, yield* awaitOwned(submitted.success))
-      }
-      const inputs: Array<unknown> = []
-      for (const json of payload as ReadonlyArray<unknown>) {
-        const input = decode(json)
-        if (Result.isFailure(input)) return executorError(input.failure)
-        inputs.push(input.success)
-      }
-      const submitted = yield* Effect.result(executor.submitBatch(task, inputs))
-      if (Result.isFailure(submitted)) return executorError(submitted.failure)
-      const exit = yield* awaitOwned(submitted.success)
-      if (Exit.isFailure(exit)) return causeToOutcome(task, exit.cause)
-      const batch = exit.value
-      const values: Array<unknown> = []
-      for (const value of batch.values) {
-        const encoded = safely(codecs.encodeSuccess, value)
-        if (Exit.isFailure(encoded)) {
-          return {
-            _tag: "Chunk",
-            values,
-            failure: executorError(
-              new ExecutorErrors.EncodeError({ task: task.name, which: "success", message: message(encoded.cause) })
-            )
-          }
-        }
-        values.push(encoded.value)
-      }
-      return batch.failure === undefined
-        ? { _tag: "Chunk", values }
-        : { _tag: "Chunk", values, failure: causeToOutcome(task, batch.failure) }
+          ? reply(id, exit.value)
+          : reply(id, causeToOutcome(body.task, undefined, exit.cause))
+      })
     })
 }
 
@@ -199,7 +144,7 @@ const makeHandler = (executor: Executor["Service"]) => {
  * Registers both task entities (persisted and volatile) with the runner's sharding, handled on `executor`.
  */
 export const layerEntities = (executor: Executor["Service"], options: RunnerHandlerOptions) => {
-  const handler = makeHandler(executor)
+  const handler = makeHandler(executor, options)
   const register = (entity: TaskEntity) => entity.toLayer({ Run: handler }, { concurrency: options.entityConcurrency })
   return Layer.mergeAll(register(PersistedEntity), register(VolatileEntity))
 }
