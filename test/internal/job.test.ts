@@ -1,10 +1,10 @@
 /**
- * The job state machine (`internal/job.ts`): every transition from every state, as one table, and the outcome's
+ * The job state machine (`internal/job/job.ts`): every transition from every state, as one table, and the outcome's
  * delivery to a waiting future.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Exit from "effect/Exit"
-import * as Job from "../../src/internal/job.ts"
+import * as Job from "../../src/internal/job/job.ts"
 import { double } from "../fixtures/tasks.ts"
 
 const states: ReadonlyArray<Job.State> = ["Queued", "Dispatched", "Running", "Done", "Cancelled"]

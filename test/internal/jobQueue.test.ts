@@ -1,10 +1,10 @@
 /**
- * The core's queue (`internal/jobQueue.ts`): oldest first, cancelled jobs skipped, and a job given back goes back to
+ * The core's queue (`internal/job/queue.ts`): oldest first, cancelled jobs skipped, and a job given back goes back to
  * its place by age, whatever was given back before it.
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as Job from "../../src/internal/job.ts"
-import * as JobQueue from "../../src/internal/jobQueue.ts"
+import * as Job from "../../src/internal/job/job.ts"
+import * as JobQueue from "../../src/internal/job/queue.ts"
 import { double } from "../fixtures/tasks.ts"
 
 const queueOf = (...ids: ReadonlyArray<number>) => {

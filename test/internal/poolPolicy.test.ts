@@ -1,9 +1,9 @@
 /**
- * The pool's decisions (`internal/poolPolicy.ts`), without a worker: table-driven cases for each decision.
+ * The pool's decisions (`internal/pool/policy.ts`), without a worker: table-driven cases for each decision.
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as Job from "../../src/internal/job.ts"
-import * as Policy from "../../src/internal/poolPolicy.ts"
+import * as Job from "../../src/internal/job/job.ts"
+import * as Policy from "../../src/internal/pool/policy.ts"
 import { double } from "../fixtures/tasks.ts"
 
 const limits: Policy.Limits = { maxWorkers: 2, minWorkers: 0, maxTasksPerWorker: Infinity, idleTimeout: 1000 }

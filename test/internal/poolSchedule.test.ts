@@ -1,5 +1,5 @@
 /**
- * The pool's scheduling, as a property: the real core and pool (`core.ts`, `workerPool.ts`, `poolPolicy.ts`) over a
+ * The pool's scheduling, as a property: the real core and pool (`core.ts`, `workerPool.ts`, `policy.ts`) over a
  * scripted in-memory transport whose workers claim cells, report done and crash when the test says. For any script
  * of submits, worker steps, completions, crashes and cancellations:
  *
@@ -10,12 +10,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Claims from "../../src/internal/claims.ts"
-import * as Core from "../../src/internal/core.ts"
-import type { FutureImpl } from "../../src/internal/future.ts"
-import type { ToWorker, WorkerInit } from "../../src/internal/protocol.ts"
-import type { Transport, WorkerEvents } from "../../src/internal/transport.ts"
-import * as Pool from "../../src/internal/workerPool.ts"
+import * as Claims from "../../src/internal/pool/claims.ts"
+import * as Core from "../../src/internal/executor/core.ts"
+import type { FutureImpl } from "../../src/internal/job/future.ts"
+import type { ToWorker, WorkerInit } from "../../src/internal/wire/protocol.ts"
+import type { Transport, WorkerEvents } from "../../src/internal/transport/transport.ts"
+import * as Pool from "../../src/internal/pool/workerPool.ts"
 import { Future } from "../../src/index.ts"
 import { double } from "../fixtures/tasks.ts"
 

@@ -13,9 +13,9 @@ import { AsyncLocalStorage } from "node:async_hooks"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import * as Task from "../Task.ts"
+import * as Task from "../../Task.ts"
 import * as Bootstrap from "./bootstrap.ts"
-import { claim, STARTED } from "./claims.ts"
+import { claim, STARTED } from "../pool/claims.ts"
 import {
   type ChunkResult,
   describeWireFailure,
@@ -23,8 +23,8 @@ import {
   runChunkEncoded,
   runEncoded,
   transferablesOf
-} from "./codec.ts"
-import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
+} from "../wire/codec.ts"
+import type { FromWorker, ToWorker, WireExit, WorkerInit } from "../wire/protocol.ts"
 
 export interface Port {
   readonly post: (message: FromWorker, transfer?: ReadonlyArray<ArrayBuffer>) => void

@@ -14,9 +14,9 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Result from "effect/Result"
-import { BrokenExecutor, taskDefectFrom } from "../ExecutorError.ts"
+import { BrokenExecutor, taskDefectFrom } from "../../ExecutorError.ts"
 import type { Backend, Host } from "./core.ts"
-import type { Job } from "./job.ts"
+import type { Job } from "../job/job.ts"
 import {
   cloneRefusal,
   crossChunk,
@@ -26,9 +26,9 @@ import {
   payloadNotCloneable,
   runChunkEncoded,
   runEncoded
-} from "./codec.ts"
+} from "../wire/codec.ts"
 import type { Initializer } from "./options.ts"
-import type { ChunkResult, WireExit } from "./protocol.ts"
+import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 
 export const make = (concurrency: number, initializer: Initializer | undefined) => (host: Host) =>
   Effect.gen(function* () {

@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import * as Job from "./job.ts"
+import * as Job from "../job/job.ts"
 
 /** Jobs a busy worker thread may hold: the running one plus three pre-queued (see `workerPool.ts`). */
 export const PREFETCH = 4

@@ -12,7 +12,7 @@
  */
 import * as NodeModule from "node:module"
 import { Worker } from "node:worker_threads"
-import type { FromWorker, InitMessage, StopMessage, ToWorker } from "./protocol.ts"
+import type { FromWorker, InitMessage, StopMessage, ToWorker } from "../wire/protocol.ts"
 
 NodeModule.enableCompileCache?.()
 

@@ -13,8 +13,8 @@ import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import { types } from "node:util"
-import * as ExecutorError from "../ExecutorError.ts"
-import type * as Task from "../Task.ts"
+import * as ExecutorError from "../../ExecutorError.ts"
+import type * as Task from "../../Task.ts"
 import type { ChunkResult, WireExecutorError, WireExit } from "./protocol.ts"
 
 export type { ChunkResult }

@@ -20,7 +20,7 @@
  *
  * @internal
  */
-import type { BrokenExecutor } from "../ExecutorError.ts"
+import type { BrokenExecutor } from "../../ExecutorError.ts"
 
 export type Lifecycle<W = undefined> =
   | { readonly _tag: "Open" }

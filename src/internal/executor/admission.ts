@@ -18,7 +18,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import { QueueFull, type SubmitError } from "../ExecutorError.ts"
+import { QueueFull, type SubmitError } from "../../ExecutorError.ts"
 
 interface Waiter {
   readonly resume: (effect: Effect.Effect<void, SubmitError>) => void

@@ -35,16 +35,16 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import { BrokenExecutor, EncodeError, TaskLoadError, WorkerCrashed } from "../ExecutorError.ts"
+import { BrokenExecutor, EncodeError, TaskLoadError, WorkerCrashed } from "../../ExecutorError.ts"
 import * as Claims from "./claims.ts"
-import { encodePayload, payloadNotCloneable } from "./codec.ts"
-import type { Backend, Host } from "./core.ts"
-import * as Job from "./job.ts"
-import * as Lifecycle from "./lifecycle.ts"
-import * as Policy from "./poolPolicy.ts"
-import type { Initializer } from "./options.ts"
-import type { ChunkResult, FromWorker, WireExit, WorkerInit } from "./protocol.ts"
-import type { Transport, WorkerExit, WorkerHandle } from "./transport.ts"
+import { encodePayload, payloadNotCloneable } from "../wire/codec.ts"
+import type { Backend, Host } from "../executor/core.ts"
+import * as Job from "../job/job.ts"
+import * as Lifecycle from "../executor/lifecycle.ts"
+import * as Policy from "./policy.ts"
+import type { Initializer } from "../executor/options.ts"
+import type { ChunkResult, FromWorker, WireExit, WorkerInit } from "../wire/protocol.ts"
+import type { Transport, WorkerExit, WorkerHandle } from "../transport/transport.ts"
 
 export interface PoolOptions {
   readonly maxWorkers: number
@@ -82,7 +82,7 @@ interface PoolWorker extends Policy.WorkerView {
   timer: ReturnType<typeof setTimeout> | undefined
 }
 
-/** Everything the pool knows, in one record: the functions below read and move it, `poolPolicy.ts` decides. */
+/** Everything the pool knows, in one record: the functions below read and move it, `policy.ts` decides. */
 interface PoolState {
   readonly transport: Transport
   readonly options: PoolOptions

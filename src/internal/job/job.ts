@@ -31,7 +31,7 @@
  * @internal
  */
 import type * as Exit from "effect/Exit"
-import type * as Task from "../Task.ts"
+import type * as Task from "../../Task.ts"
 
 export type State = "Queued" | "Dispatched" | "Running" | "Done" | "Cancelled"
 

@@ -13,7 +13,7 @@
  *                 host: finish / fail / requeue ◀── the backend reports ◀─────┘
  * ```
  *
- * A job's states and transitions are in `job.ts`, the queue's order in `jobQueue.ts`, the executor's lifecycle in
+ * A job's states and transitions are in `job/job.ts`, the queue's order in `job/queue.ts`, the executor's lifecycle in
  * `lifecycle.ts`; this module moves jobs between them and keeps the statistics.
  *
  * @internal
@@ -26,18 +26,18 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { type BrokenExecutor, ExecutorShutdown, type SubmitError } from "../ExecutorError.ts"
-import type * as Task from "../Task.ts"
+import { type BrokenExecutor, ExecutorShutdown, type SubmitError } from "../../ExecutorError.ts"
+import type * as Task from "../../Task.ts"
 import * as Admission from "./admission.ts"
-import { type Batch, decodeChunk, decodeExit, encodePayload, encodePayloads } from "./codec.ts"
-import { FutureImpl } from "./future.ts"
-import * as Job from "./job.ts"
-import * as JobQueue from "./jobQueue.ts"
+import { type Batch, decodeChunk, decodeExit, encodePayload, encodePayloads } from "../wire/codec.ts"
+import { FutureImpl } from "../job/future.ts"
+import * as Job from "../job/job.ts"
+import * as JobQueue from "../job/queue.ts"
 import * as Lifecycle from "./lifecycle.ts"
-import type { ChunkResult, WireExit } from "./protocol.ts"
+import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 import { Samples } from "./samples.ts"
 
-export type { Job } from "./job.ts"
+export type { Job } from "../job/job.ts"
 
 /** How the core sees a backend: it starts jobs when told there is room, and stops the ones it is asked to. */
 export interface Backend {
