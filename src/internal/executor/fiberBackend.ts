@@ -17,16 +17,9 @@ import * as Result from "effect/Result"
 import { BrokenExecutor, taskDefectFrom } from "../../ExecutorError.ts"
 import type { Backend, Host } from "./core.ts"
 import type { Job } from "../job/job.ts"
-import {
-  cloneRefusal,
-  crossChunk,
-  crossExit,
-  describeWireFailure,
-  encodePayload,
-  payloadNotCloneable,
-  runChunkEncoded,
-  runEncoded
-} from "../wire/codec.ts"
+import { describeWireFailure, encodePayload } from "../wire/codec.ts"
+import { runChunkEncoded, runEncoded } from "../wire/run.ts"
+import { cloneRefusal, crossChunk, crossExit, payloadNotCloneable } from "../wire/transfer.ts"
 import type { Initializer } from "./options.ts"
 import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 

@@ -16,15 +16,10 @@ import type * as Fiber from "effect/Fiber"
 import * as Task from "../../Task.ts"
 import * as Bootstrap from "./bootstrap.ts"
 import { claim, STARTED } from "../pool/claims.ts"
-import {
-  type ChunkResult,
-  describeWireFailure,
-  resultNotCloneable,
-  runChunkEncoded,
-  runEncoded,
-  transferablesOf
-} from "../wire/codec.ts"
-import type { FromWorker, ToWorker, WireExit, WorkerInit } from "../wire/protocol.ts"
+import { describeWireFailure } from "../wire/codec.ts"
+import type { ChunkResult, FromWorker, ToWorker, WireExit, WorkerInit } from "../wire/protocol.ts"
+import { runChunkEncoded, runEncoded } from "../wire/run.ts"
+import { resultNotCloneable, transferablesOf } from "../wire/transfer.ts"
 
 export interface Port {
   readonly post: (message: FromWorker, transfer?: ReadonlyArray<ArrayBuffer>) => void
