@@ -168,18 +168,20 @@ export const encodeExit = (task: Task.Any, exit: Exit.Exit<unknown, unknown>): W
   return { _tag: "Interrupted" }
 }
 
-const executorErrorFromWire = (error: WireExecutorError): ExecutorError.ExecutorError => {
-  switch (error._tag) {
-    case "TaskDefect":
-      return new ExecutorError.TaskDefect(error)
-    case "EncodeError":
-      return new ExecutorError.EncodeError({ task: error.task, which: error.which, message: error.message })
-    case "DecodeError":
-      return new ExecutorError.DecodeError({ task: error.task, which: error.which, message: error.message })
-    case "TaskLoadError":
-      return new ExecutorError.TaskLoadError(error)
-  }
-}
+/**
+ * The executor errors a worker itself reports for a task (a defect, a payload or outcome that fails its Schema, a
+ * task that cannot be loaded). Their wire form (`WireExecutorError`) is this Schema's encoded form, and the caller
+ * decodes it back into instances of their classes, as `effect/workers/WorkerError` does.
+ */
+export const WorkerReportedError = Schema.Union([
+  ExecutorError.TaskDefect,
+  ExecutorError.EncodeError,
+  ExecutorError.DecodeError,
+  ExecutorError.TaskLoadError
+])
+
+const executorErrorFromWire: (error: WireExecutorError) => ExecutorError.ExecutorError =
+  Schema.decodeUnknownSync(WorkerReportedError)
 
 /** Decodes a task's outcome back in the caller, restoring typed errors as instances of their classes. */
 export const decodeExit = (task: Task.Any, wire: WireExit): Exit.Exit<unknown, unknown> => {
