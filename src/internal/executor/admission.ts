@@ -44,94 +44,107 @@ export interface Admission {
   readonly wake: () => void
 }
 
-export const make = (options: AdmissionOptions): Admission => {
-  // Oldest first: an array with a moving head, as the core's queue. Interrupted waiters are skipped when reached, and
-  // swept out if they pile up behind a head that cannot get in.
-  let waiters: Array<Waiter | undefined> = []
-  let head = 0
-  let waiting = 0
-  let gone = 0
-  /** Places set aside for admitted waiters that have not enqueued their job yet. */
-  let reserved = 0
-  let waking = false
-
+/** Everything admission knows, in one record: the functions below read and move it. */
+interface AdmissionState {
+  readonly options: AdmissionOptions
   /**
-   * A woken waiter enqueues its job before `resume` returns, and that calls back here (through the core's `pump`):
-   * the `waking` flag makes such a nested call a no-op, and this loop goes on with the next waiter, so each waiter
-   * is visited once and the loop ends.
+   * Oldest first: an array with a moving head, as the core's queue. Interrupted waiters are skipped when reached,
+   * and swept out if they pile up behind a head that cannot get in.
    */
-  const wake = () => {
-    if (waking || waiting === 0) return
-    waking = true
-    try {
-      while (head < waiters.length) {
-        const waiter = waiters[head]!
-        if (waiter.state !== "waiting") {
-          gone--
-          waiters[head++] = undefined
-          continue
-        }
-        const refused = options.refusal()
-        if (refused === undefined && !options.hasRoom(reserved)) break
-        waiting--
-        waiters[head++] = undefined
-        if (refused === undefined) {
-          waiter.state = "admitted"
-          reserved++
-          waiter.resume(Effect.void)
-        } else {
-          waiter.state = "gone"
-          waiter.resume(Effect.fail(refused))
-        }
-      }
-      if (head === waiters.length) {
-        waiters = []
-        head = 0
-      } else if (head > 1024 && head * 2 > waiters.length) {
-        waiters = waiters.slice(head)
-        head = 0
-      }
-    } finally {
-      waking = false
-    }
-  }
+  waiters: Array<Waiter | undefined>
+  head: number
+  waiting: number
+  gone: number
+  /** Places set aside for admitted waiters that have not enqueued their job yet. */
+  reserved: number
+  waking: boolean
+}
 
-  const waitForRoom = Effect.callback<void, SubmitError>((resume) => {
+/**
+ * A woken waiter enqueues its job before `resume` returns, and that calls back here (through the core's `pump`):
+ * the `waking` flag makes such a nested call a no-op, and this loop goes on with the next waiter, so each waiter
+ * is visited once and the loop ends.
+ */
+const wake = (self: AdmissionState) => {
+  if (self.waking || self.waiting === 0) return
+  self.waking = true
+  try {
+    while (self.head < self.waiters.length) {
+      const waiter = self.waiters[self.head]!
+      if (waiter.state !== "waiting") {
+        self.gone--
+        self.waiters[self.head++] = undefined
+        continue
+      }
+      const refused = self.options.refusal()
+      if (refused === undefined && !self.options.hasRoom(self.reserved)) break
+      self.waiting--
+      self.waiters[self.head++] = undefined
+      if (refused === undefined) {
+        waiter.state = "admitted"
+        self.reserved++
+        waiter.resume(Effect.void)
+      } else {
+        waiter.state = "gone"
+        waiter.resume(Effect.fail(refused))
+      }
+    }
+    compact(self)
+  } finally {
+    self.waking = false
+  }
+}
+
+const compact = (self: AdmissionState) => {
+  if (self.head === self.waiters.length) {
+    self.waiters = []
+    self.head = 0
+  } else if (self.head > 1024 && self.head * 2 > self.waiters.length) {
+    self.waiters = self.waiters.slice(self.head)
+    self.head = 0
+  }
+}
+
+const waitForRoom = (self: AdmissionState) =>
+  Effect.callback<void, SubmitError>((resume) => {
     const waiter: Waiter = { resume, state: "waiting" }
-    waiters.push(waiter)
-    waiting++
+    self.waiters.push(waiter)
+    self.waiting++
     return Effect.sync(() => {
       if (waiter.state !== "waiting") return
       waiter.state = "gone"
-      waiting--
-      if (++gone > 1024 && gone > waiting) {
-        waiters = waiters.slice(head).filter((w) => w!.state === "waiting")
-        head = 0
-        gone = 0
+      self.waiting--
+      if (++self.gone > 1024 && self.gone > self.waiting) {
+        self.waiters = self.waiters.slice(self.head).filter((w) => w!.state === "waiting")
+        self.head = 0
+        self.gone = 0
       }
     })
   })
 
-  const admitThen = <A>(enter: () => A): Effect.Effect<A, SubmitError> =>
-    Effect.suspend(() => {
-      const refused = options.refusal()
-      if (refused !== undefined) return Effect.fail(refused)
-      if (options.maxQueue === Infinity) return Effect.sync(enter)
-      // Those already waiting go first: they are let in now if room has opened since.
-      wake()
-      if (waiting === 0 && options.hasRoom(reserved)) return Effect.sync(enter)
-      if (options.onFull === "fail") return Effect.fail(new QueueFull({ maxQueue: options.maxQueue }))
-      return Effect.uninterruptibleMask((restore) =>
-        Effect.andThen(
-          restore(waitForRoom),
-          Effect.suspend(() => {
-            reserved--
-            const closed = options.refusal()
-            return closed === undefined ? Effect.sync(enter) : Effect.fail(closed)
-          })
-        )
+const admitThen = <A>(self: AdmissionState, enter: () => A): Effect.Effect<A, SubmitError> =>
+  Effect.suspend(() => {
+    const { options } = self
+    const refused = options.refusal()
+    if (refused !== undefined) return Effect.fail(refused)
+    if (options.maxQueue === Infinity) return Effect.sync(enter)
+    // Those already waiting go first: they are let in now if room has opened since.
+    wake(self)
+    if (self.waiting === 0 && options.hasRoom(self.reserved)) return Effect.sync(enter)
+    if (options.onFull === "fail") return Effect.fail(new QueueFull({ maxQueue: options.maxQueue }))
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.andThen(
+        restore(waitForRoom(self)),
+        Effect.suspend(() => {
+          self.reserved--
+          const closed = options.refusal()
+          return closed === undefined ? Effect.sync(enter) : Effect.fail(closed)
+        })
       )
-    })
+    )
+  })
 
-  return { admitThen, wake }
+export const make = (options: AdmissionOptions): Admission => {
+  const self: AdmissionState = { options, waiters: [], head: 0, waiting: 0, gone: 0, reserved: 0, waking: false }
+  return { admitThen: (enter) => admitThen(self, enter), wake: () => wake(self) }
 }
