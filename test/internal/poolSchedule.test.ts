@@ -6,6 +6,9 @@
  * - no job is lost: once the workers are let run to the end, every future has settled;
  * - no job starts twice (on two workers, or twice on one);
  * - no job is overtaken by a newer one: whenever a job is sent to a worker, no older job waits in the queue.
+ *
+ * (With the queue's old rule, a job handed back always at the head, the property fails within ~600 runs: two
+ * workers dying one after the other, each with a pre-queued job, let the newer job go first.)
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -29,7 +32,7 @@ interface FakeWorker {
   alive: boolean
 }
 
-const Op = Schema.Literals(["submit", "submit", "ready", "step", "finish", "crash", "cancel"])
+const Op = Schema.Literals(["submit", "ready", "step", "finish", "crash", "cancel"])
 const Action = Schema.Struct({ op: Op, n: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 7 })) })
 const Script = Schema.Array(Action).check(Schema.isMaxLength(60))
 
@@ -94,6 +97,7 @@ const simulate = (script: ReadonlyArray<typeof Action.Type>) =>
         }
       }
     }
+    /** Jobs cancelled while pending (or being cancelled): they wait for nothing. */
     const cancelled = new Set<number>()
 
     const pick = (n: number, ok: (w: FakeWorker) => boolean) => {
@@ -169,7 +173,9 @@ const simulate = (script: ReadonlyArray<typeof Action.Type>) =>
         case "cancel": {
           if (futures.length === 0) break
           const id = (n % futures.length) + 1
-          if (yield* Future.cancel(futures[id - 1] as never)) cancelled.add(id)
+          // Counted as cancelled from the moment it is asked: cancelling a pending job lets the next one start.
+          cancelled.add(id)
+          if (!(yield* Future.cancel(futures[id - 1] as never))) cancelled.delete(id)
           break
         }
       }
@@ -213,6 +219,6 @@ describe("pool scheduling", () => {
         const violations = yield* simulate(script)
         assert.deepStrictEqual(violations, [], JSON.stringify(script) + JSON.stringify(violations))
       }),
-    { arbitrary: { runs: 500 } }
+    { arbitrary: { runs: 1000, size: 60 } }
   )
 })
