@@ -1,6 +1,6 @@
 /**
  * What `layerFibers` pays per task to check that payloads and outcomes could cross to a worker and back (structured
- * clone's rules, see `cloneRefusal` in src/internal/codec.ts): an `echo` task over payloads of a few shapes (each
+ * clone's rules, see `cloneRefusal` in src/internal/wire/transfer.ts): an `echo` task over payloads of a few shapes (each
  * checked twice, going and coming back), 64 in flight, µs per task as the median of 7 runs of 20,000 tasks. Run it
  * on two builds (with and without the check) for the difference.
  *

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import "./internal/nodeVersion.ts"
+import "./internal/transport/nodeVersion.ts"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -25,7 +25,7 @@ import * as Executor from "./Executor.ts"
 import { type ExecutorError, ExecutorShutdown, type SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
 import { fromFiber, interrupt, isFuture } from "./Future.ts"
-import { cancelledError, isCancelledExit } from "./internal/future.ts"
+import { cancelledError, isCancelledExit } from "./internal/job/future.ts"
 import type * as Task from "./Task.ts"
 import { isTask } from "./Task.ts"
 

@@ -14,7 +14,7 @@
  *
  * @since 0.2.0
  */
-import "./internal/nodeVersion.ts"
+import "./internal/transport/nodeVersion.ts"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -27,9 +27,9 @@ import * as Allowlist from "./internal/cluster/allowlist.ts"
 import { remoteTask } from "./internal/cluster/remoteTask.ts"
 import * as ClusterRunner from "./internal/cluster/runner.ts"
 import * as ClusterStorage from "./internal/cluster/storage.ts"
-import * as Core from "./internal/core.ts"
-import * as Parse from "./internal/options.ts"
-import { coreOptions, makeService, parseCommon } from "./internal/service.ts"
+import * as Core from "./internal/executor/core.ts"
+import * as Parse from "./internal/executor/options.ts"
+import { coreOptions, makeService, parseCommon } from "./internal/executor/service.ts"
 
 /**
  * Timings of the cluster's failure detection, shared by {@link layer} and {@link layerRunner} (give

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import "./internal/nodeVersion.ts"
+import "./internal/transport/nodeVersion.ts"
 import * as Schema from "effect/Schema"
 
 /**

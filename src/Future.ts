@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import "./internal/nodeVersion.ts"
+import "./internal/transport/nodeVersion.ts"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -28,7 +28,7 @@ import * as Stream from "effect/Stream"
 import type * as Context from "effect/Context"
 import { dual } from "effect/Function"
 import type { CancelledError } from "./ExecutorError.ts"
-import * as internal from "./internal/future.ts"
+import * as internal from "./internal/job/future.ts"
 
 /**
  * The brand every future carries, so `isFuture` recognises futures from any copy of this library.

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import "./internal/nodeVersion.ts"
+import "./internal/transport/nodeVersion.ts"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Pipeable } from "effect/Pipeable"

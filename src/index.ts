@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import "./internal/nodeVersion.ts"
+import "./internal/transport/nodeVersion.ts"
 
 /**
  * The bridge to Promise code: runInExecutor, fromPromise, toPromise and a Promise-facing runner.

@@ -114,7 +114,9 @@ describe("the packed tarball, installed into a fresh project", () => {
         assert.isTrue(files.has(file.replace(/^\.\//, "")), `${subpath}: ${file} is in the tarball`)
       }
     }
-    assert.isTrue(files.has("dist/internal/threadEntry.js") && files.has("dist/internal/processEntry.js"))
+    assert.isTrue(
+      files.has("dist/internal/transport/threadEntry.js") && files.has("dist/internal/transport/processEntry.js")
+    )
     assert.isTrue(files.has("bin/effect-futures-runner.mjs"))
     assert.deepStrictEqual(
       [...files].filter((file) => /^(test|bench|examples|scripts|node_modules)\//.test(file)),

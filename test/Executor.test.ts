@@ -1,21 +1,32 @@
 /**
- * The in-process executor (`layerFibers`): the shared contract, plus what only fibers can show under `TestClock`.
+ * Every local executor layer: the shared contract (`contract.ts`), run through one table of layers, plus what only
+ * fibers can show under `TestClock`. Layer-specific behaviour of the worker layers is in `WorkerThreads.test.ts`
+ * and `Processes.test.ts`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
-import { contractSuite } from "./contract.ts"
+import { type ContractOptions, contractSuite, type MakeLayer } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { double, gated, sleepFor } from "./fixtures/tasks.ts"
 
-contractSuite("layerFibers", (options) =>
-  Executor.layerFibers({
-    concurrency: options.workers,
-    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
-    ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
-  })
-)
+const queueOptions = (options: ContractOptions) => ({
+  ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+  ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
+})
+
+/** Every local layer, made from the contract's options. */
+const layers: ReadonlyArray<readonly [string, MakeLayer]> = [
+  ["layerFibers", (options) => Executor.layerFibers({ concurrency: options.workers, ...queueOptions(options) })],
+  [
+    "layerWorkerThreads",
+    (options) => Executor.layerWorkerThreads({ maxWorkers: options.workers, ...queueOptions(options) })
+  ],
+  ["layerProcesses", (options) => Executor.layerProcesses({ maxWorkers: options.workers, ...queueOptions(options) })]
+]
+
+for (const [label, makeLayer] of layers) contractSuite(label, makeLayer)
 
 describe("layerFibers under TestClock", () => {
   it.effect("tasks that sleep follow the test clock; result timeouts fail with TimeoutError", () =>

@@ -1,8 +1,8 @@
 /**
- * The workers' module cache (`src/internal/moduleCache.ts`): a worker's imports are recorded once and served to the
+ * The workers' module cache (`src/internal/transport/moduleCache.ts`): a worker's imports are recorded once and served to the
  * next workers, with one copy of Effect in each worker; a missing, corrupt, stale or disabled cache falls back to
  * plain imports, and the tasks run the same. And the barrels a worker reduces to what a module names
- * (`src/internal/barrels.ts`).
+ * (`src/internal/transport/barrels.ts`).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
@@ -10,8 +10,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Executor, Future } from "../src/index.ts"
-import * as Barrels from "../src/internal/barrels.ts"
-import * as ModuleCache from "../src/internal/moduleCache.ts"
+import * as Barrels from "../src/internal/transport/barrels.ts"
+import * as ModuleCache from "../src/internal/transport/moduleCache.ts"
 import { OffGrid, Point, probe, swap } from "./fixtures/readmeTasks.ts"
 
 const layers: Record<string, () => Layer.Layer<Executor.Executor, unknown>> = {
@@ -185,7 +185,11 @@ describe("barrels reduced to what a module names", () => {
       "Future",
       "Task"
     ])
-    assert.deepStrictEqual(ownBarrel!.effects, ['import "./internal/nodeVersion.ts";'], "its side-effect import kept")
+    assert.deepStrictEqual(
+      ownBarrel!.effects,
+      ['import "./internal/transport/nodeVersion.ts";'],
+      "its side-effect import kept"
+    )
   })
 
   it("refuses a module with anything but re-exports and bare imports", () => {
@@ -213,7 +217,7 @@ describe("barrels reduced to what a module names", () => {
     )
     assert.strictEqual(
       Barrels.reduce(ownBarrel!, ["Task"]),
-      'import "./internal/nodeVersion.ts";\nexport * as Task from "./Task.ts";'
+      'import "./internal/transport/nodeVersion.ts";\nexport * as Task from "./Task.ts";'
     )
   })
 })

@@ -11,7 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError } from "../src/index.ts"
-import * as NodeVersion from "../src/internal/nodeVersion.ts"
+import * as NodeVersion from "../src/internal/transport/nodeVersion.ts"
 import { doubleOnNestedPool } from "./fixtures/nestedTasks.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -141,7 +141,7 @@ describe("bootstrapping guard", () => {
 
   it.live("building a worker pool while a worker imports a module fails with BootstrapError", () =>
     Effect.gen(function* () {
-      const Bootstrap = yield* Effect.promise(() => import("../src/internal/bootstrap.ts"))
+      const Bootstrap = yield* Effect.promise(() => import("../src/internal/transport/bootstrap.ts"))
       const exit = yield* Effect.promise(() =>
         Bootstrap.importTaskModule(new URL("./fixtures/buildsPoolOnImport.ts", import.meta.url).href)
       ).pipe(Effect.flatMap((module) => Effect.promise(() => module.built as Promise<Exit.Exit<unknown, unknown>>)))

@@ -1,5 +1,6 @@
 /**
- * The child-process executor: the shared executor and worker contracts, then what only processes can show.
+ * The child-process executor (its executor contract runs in `Executor.test.ts`, with every layer): the worker
+ * contract, then what only processes can show.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
@@ -9,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
-import { contractSuite, failureOf, invalidOptions } from "./contract.ts"
+import { failureOf, invalidOptions } from "./contract.ts"
 import { makeBoard } from "./fixtures/latch.ts"
 import { double } from "./fixtures/tasks.ts"
 import {
@@ -32,14 +33,6 @@ import {
   spinnerPid,
   workerSuite
 } from "./workerContract.ts"
-
-contractSuite("layerProcesses", (options) =>
-  Executor.layerProcesses({
-    maxWorkers: options.workers,
-    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
-    ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
-  })
-)
 
 workerSuite("layerProcesses", (options) => Executor.layerProcesses(options))
 

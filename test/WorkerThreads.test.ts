@@ -1,22 +1,14 @@
 /**
- * The worker-thread executor: the shared contract, then what only real workers can show — crashes, out-of-memory,
- * load errors, initializers, terminating stuck tasks, recycling and leaks.
+ * The worker-thread executor (its executor contract runs in `Executor.test.ts`, with every layer): the worker
+ * contract, then what only real workers can show — crashes, out-of-memory, load errors, initializers, terminating
+ * stuck tasks, recycling and leaks.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as Effect from "effect/Effect"
 import { Executor, Future } from "../src/index.ts"
-import { contractSuite } from "./contract.ts"
 import { spin, whichWorker } from "./fixtures/workerTasks.ts"
 import { beats, docParagraphs, eventually, heartbeatFile, runKillerParent, workerSuite } from "./workerContract.ts"
-
-contractSuite("layerWorkerThreads", (options) =>
-  Executor.layerWorkerThreads({
-    maxWorkers: options.workers,
-    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
-    ...(options.onFull !== undefined ? { onFull: options.onFull } : {})
-  })
-)
 
 workerSuite("layerWorkerThreads", (options) => Executor.layerWorkerThreads(options))
 

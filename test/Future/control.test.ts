@@ -1,5 +1,5 @@
 /**
- * A future over an executor's `Control` (as `src/internal/core.ts` builds them): lazy fiber, pending cancel. Time is `TestClock` (`it.effect`): nothing sleeps for real and nothing
+ * A future over an executor's `Control` (as `src/internal/executor/core.ts` builds them): lazy fiber, pending cancel. Time is `TestClock` (`it.effect`): nothing sleeps for real and nothing
  * asserts on the wall clock.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -8,11 +8,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { ExecutorError, Future } from "../../src/index.ts"
-import * as internal from "../../src/internal/future.ts"
+import * as internal from "../../src/internal/job/future.ts"
 import { isCancelledExit, letOthersRun } from "./helpers.ts"
 
 /**
- * What an executor builds (see `src/internal/core.ts`): a future whose `Control` answers for a job in a queue, with a
+ * What an executor builds (see `src/internal/executor/core.ts`): a future whose `Control` answers for a job in a queue, with a
  * fiber started lazily that awaits the job's outcome. Interrupting that fiber winds the job down slowly here: its
  * finalizer waits for `drained`, as a worker finishing an interrupted task would.
  */

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Core from "../../src/internal/core.ts"
+import * as Core from "../../src/internal/executor/core.ts"
 import { double } from "../fixtures/tasks.ts"
 
 /** A backend with `slots` places, which starts jobs while it has room and records the order they start in. */

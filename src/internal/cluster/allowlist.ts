@@ -14,7 +14,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { InvalidOptions } from "../../ExecutorError.ts"
-import * as Options from "../options.ts"
+import * as Options from "../executor/options.ts"
 
 export interface Allowlist {
   /** The reason the module may not run, or undefined when it may. */

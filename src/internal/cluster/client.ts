@@ -38,8 +38,8 @@ import {
   Unauthenticated
 } from "../../ExecutorError.ts"
 import type * as Task from "../../Task.ts"
-import type { Backend, Host, Job } from "../core.ts"
-import type { ChunkResult, WireExecutorError, WireExit } from "../protocol.ts"
+import type { Backend, Host, Job } from "../executor/core.ts"
+import type { ChunkResult, WireExecutorError, WireExit } from "../wire/protocol.ts"
 import * as Auth from "./auth.ts"
 import type { HandshakeError } from "./handshake.ts"
 import { type ItemOutcome, jsonCodecs, type Outcome, outcomeFromText, safely } from "./json.ts"

@@ -30,7 +30,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ClusterStorageError } from "../../ExecutorError.ts"
-import * as Options from "../options.ts"
+import * as Options from "../executor/options.ts"
 
 /** Where a cluster keeps its state when no `storage` is given: a SQLite file in the user's home directory. */
 export const defaultStorage = (): string => path.join(os.homedir(), ".effect-futures", "cluster.db")

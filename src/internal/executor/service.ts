@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import type { CommonOptions, Executor } from "../Executor.ts"
+import type { CommonOptions, Executor } from "../../Executor.ts"
 import type * as Core from "./core.ts"
 import * as Options from "./options.ts"
 

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts"
+import type { FromWorker, ToWorker, WorkerInit } from "../wire/protocol.ts"
 
 /** Per-worker memory limits, in megabytes (worker_threads' `resourceLimits`). */
 export interface ResourceLimits {

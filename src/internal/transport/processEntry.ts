@@ -12,7 +12,7 @@
  */
 import { Worker } from "node:worker_threads"
 import * as ModuleCache from "./moduleCache.ts"
-import type { FromWorker, InitMessage, StopMessage, ToWorker } from "./protocol.ts"
+import type { FromWorker, InitMessage, StopMessage, ToWorker } from "../wire/protocol.ts"
 
 ModuleCache.install()
 // The runtime loads while the parent's `Init` message is on its way.

@@ -13,20 +13,15 @@ import { AsyncLocalStorage } from "node:async_hooks"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import * as Task from "../Task.ts"
+import * as Task from "../../Task.ts"
 import * as Bootstrap from "./bootstrap.ts"
-import { claim, STARTED } from "./claims.ts"
 import * as ModuleCache from "./moduleCache.ts"
 import * as Priority from "./priority.ts"
-import {
-  type ChunkResult,
-  describeWireFailure,
-  resultNotCloneable,
-  runChunkEncoded,
-  runEncoded,
-  transferablesOf
-} from "./codec.ts"
-import type { FromWorker, ToWorker, WireExit, WorkerInit } from "./protocol.ts"
+import { claim, STARTED } from "../pool/claims.ts"
+import { describeWireFailure } from "../wire/codec.ts"
+import type { ChunkResult, FromWorker, ToWorker, WireExit, WorkerInit } from "../wire/protocol.ts"
+import { runChunkEncoded, runEncoded } from "../wire/run.ts"
+import { resultNotCloneable, transferablesOf } from "../wire/transfer.ts"
 
 export interface Port {
   readonly post: (message: FromWorker, transfer?: ReadonlyArray<ArrayBuffer>) => void

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Effectable from "effect/Effectable"
-import { CancelledError } from "../ExecutorError.ts"
+import { CancelledError } from "../../ExecutorError.ts"
 
 export const TypeId: unique symbol = Symbol.for("effect-futures/Future") as never
 export type TypeId = typeof TypeId

@@ -5,7 +5,7 @@
  * @internal
  */
 import { Worker } from "node:worker_threads"
-import type { FromWorker } from "./protocol.ts"
+import type { FromWorker } from "../wire/protocol.ts"
 import { entryUrl, type ResourceLimits, type Transport } from "./transport.ts"
 
 export interface ThreadOptions {

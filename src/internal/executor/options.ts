@@ -8,8 +8,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { InvalidOptions } from "../ExecutorError.ts"
-import * as Task from "../Task.ts"
+import { InvalidOptions } from "../../ExecutorError.ts"
+import * as Task from "../../Task.ts"
 
 const show = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)

@@ -81,8 +81,8 @@ const stats: Stats = ((globalThis as { [statsKey]?: Stats })[statsKey] ??= {
   reduced: 0
 })
 
-/** This package's root (this file is in `<root>/src/internal` or `<root>/dist/internal`). */
-const ownRoot = new URL("../../", import.meta.url).href
+/** This package's root (this file is in `<root>/src/internal/transport` or `<root>/dist/internal/transport`). */
+const ownRoot = new URL("../../../", import.meta.url).href
 
 const cacheable = (url: string): boolean =>
   url.startsWith("file:") &&

@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import type { WorkerReportedError } from "./codec.ts"
 
 /** How a chunk ended: the encoded values of the items that succeeded, in order, then the first that did not. */
 export interface ChunkResult {
@@ -20,16 +21,11 @@ export type WireExit =
   | { readonly _tag: "ExecutorError"; readonly error: WireExecutorError }
   | { readonly _tag: "Interrupted" }
 
-/** The executor-level errors a worker itself can report for a task, as plain fields. */
-export type WireExecutorError =
-  | { readonly _tag: "TaskDefect"; readonly errorName: string; readonly message: string; readonly workerStack: string }
-  | {
-      readonly _tag: "EncodeError" | "DecodeError"
-      readonly task: string
-      readonly which: "payload" | "success" | "error"
-      readonly message: string
-    }
-  | { readonly _tag: "TaskLoadError"; readonly module: string; readonly task: string; readonly message: string }
+/**
+ * The executor-level errors a worker itself can report for a task, in their wire form: the encoded form of their
+ * Schema (`WorkerReportedError` in `codec.ts`), not a hand-written copy.
+ */
+export type WireExecutorError = (typeof WorkerReportedError)["Encoded"]
 
 /** A reference to a task: the module a worker imports, and the export's task name. */
 export interface TaskRef {

@@ -10,8 +10,8 @@
  */
 import { fork } from "node:child_process"
 import * as fs from "node:fs"
-import { InvalidOptions } from "../ExecutorError.ts"
-import type { InitMessage, StopMessage } from "./protocol.ts"
+import { InvalidOptions } from "../../ExecutorError.ts"
+import type { InitMessage, StopMessage } from "../wire/protocol.ts"
 import { entryUrl, type ResourceLimits, type Transport } from "./transport.ts"
 
 export interface ProcessTransportOptions {

@@ -14,20 +14,14 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Result from "effect/Result"
-import { BrokenExecutor, taskDefectFrom } from "../ExecutorError.ts"
-import type { Backend, Host, Job } from "./core.ts"
-import {
-  cloneRefusal,
-  crossChunk,
-  crossExit,
-  describeWireFailure,
-  encodePayload,
-  payloadNotCloneable,
-  runChunkEncoded,
-  runEncoded
-} from "./codec.ts"
+import { BrokenExecutor, taskDefectFrom } from "../../ExecutorError.ts"
+import type { Backend, Host } from "./core.ts"
+import type { Job } from "../job/job.ts"
+import { describeWireFailure, encodePayload } from "../wire/codec.ts"
+import { runChunkEncoded, runEncoded } from "../wire/run.ts"
+import { cloneRefusal, crossChunk, crossExit, payloadNotCloneable } from "../wire/transfer.ts"
 import type { Initializer } from "./options.ts"
-import type { ChunkResult, WireExit } from "./protocol.ts"
+import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 
 export const make = (concurrency: number, initializer: Initializer | undefined) => (host: Host) =>
   Effect.gen(function* () {

@@ -1,0 +1,491 @@
+/**
+ * The executor core shared by every layer: the FIFO queue, the futures, shutdown and statistics.
+ *
+ * A submitted task becomes a `Job` and a future whose fiber waits (in `Effect.callback`) for the job's outcome. The
+ * core hands jobs to a `Backend` in FIFO order whenever it has capacity; the backend runs them (on a fiber, a worker
+ * thread or a child process) and reports back through the `Host`. The core never knows how a job runs.
+ *
+ * The route of a task, each step a function of this module over one `CoreState` record:
+ *
+ * ```text
+ *   submit ─▶ admission (maxQueue) ─▶ enqueue ─▶ pump ─▶ dispatchNext ─▶ backend.start
+ *                                                  ▲                          │
+ *                 host: finish / fail / requeue ◀── the backend reports ◀─────┘
+ * ```
+ *
+ * A job's states and transitions are in `job/job.ts`, the queue's order in `job/queue.ts`, the executor's lifecycle in
+ * `lifecycle.ts`; this module moves jobs between them and keeps the statistics.
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import { type BrokenExecutor, ExecutorShutdown, type SubmitError } from "../../ExecutorError.ts"
+import type * as Task from "../../Task.ts"
+import * as Admission from "./admission.ts"
+import { type Batch, decodeChunk, decodeExit, encodePayload, encodePayloads } from "../wire/codec.ts"
+import { FutureImpl } from "../job/future.ts"
+import * as Job from "../job/job.ts"
+import * as JobQueue from "../job/queue.ts"
+import * as Lifecycle from "./lifecycle.ts"
+import type { ChunkResult, WireExit } from "../wire/protocol.ts"
+import { Samples } from "./samples.ts"
+
+export type { Job } from "../job/job.ts"
+
+/** How the core sees a backend: it starts jobs when told there is room, and stops the ones it is asked to. */
+export interface Backend {
+  /** Starts `job` now if there is room (the job is then running), else returns false and the job stays queued. */
+  readonly start: (job: Job.Job) => boolean
+  /** The running `job` was cancelled: stop it by the interrupt policy, and free its slot at once. */
+  readonly stop: (job: Job.Job) => void
+  /** Whether a running job has actually started (false while it waits on a worker behind another one). */
+  readonly started: (job: Job.Job) => boolean
+  /**
+   * Takes back a running job that has not started (it waits on a worker behind another one), atomically: true if it
+   * will never run, false if it has started.
+   */
+  readonly cancelPending: (job: Job.Job) => boolean
+  /** How many more jobs could start now, or as soon as a worker being started is ready, without waiting. */
+  readonly freeSlots: () => number
+  /** How many running jobs wait on a worker without having started: they count as queued. */
+  readonly waiting: () => number
+  /** Releases every worker. Called once, when no job is queued or running, or when shutting down by force. */
+  readonly close: Effect.Effect<void>
+  readonly workers: () => number
+  /** Booted spare workers ready to take a lost worker's place. */
+  readonly spares: () => number
+  /** Workers (or fiber slots) running a task now. */
+  readonly busy: () => number
+}
+
+/** How a backend talks to the core. */
+export interface Host {
+  /** A running job ended with this outcome (ignored if it was cancelled meanwhile). */
+  readonly finish: (job: Job.Job, exit: WireExit | ChunkResult) => void
+  /** A running job's worker died or the job could not be run: fail it with an executor error. */
+  readonly fail: (job: Job.Job, error: unknown) => void
+  /** There may be room for queued jobs now. */
+  readonly pump: () => void
+  /** Jobs waiting for a worker (the backend uses it to decide whether to spawn). */
+  readonly queued: () => number
+  /** The id of the job that runs next from the queue (the oldest waiting), if any. */
+  readonly nextQueuedId: () => number | undefined
+  /** The executor cannot run tasks any more: fail everything pending with `error`. */
+  readonly breakWith: (error: BrokenExecutor) => void
+  /**
+   * A task that had settled left a promise rejection unhandled, on worker `workerId`; the worker carried on. Logged
+   * (annotated with the task and the worker) and counted.
+   */
+  readonly unhandledRejection: (task: string, workerId: number, reason: string) => void
+  /**
+   * A job handed to a worker never started there (it was queued behind a task whose worker is being stopped): put it
+   * back at the head of the queue, PENDING again, to run elsewhere.
+   */
+  readonly requeue: (job: Job.Job) => void
+}
+
+export interface Stats {
+  readonly workers: number
+  readonly spares: number
+  readonly busy: number
+  readonly queued: number
+  readonly completed: number
+  readonly failed: number
+  readonly crashed: number
+  readonly cancelled: number
+  readonly unhandledRejections: number
+  readonly waitTime: { readonly p50: Duration.Duration; readonly p99: Duration.Duration }
+  readonly runTime: { readonly p50: Duration.Duration; readonly p99: Duration.Duration }
+}
+
+export interface CoreOptions {
+  readonly maxQueue: number
+  readonly onFull: "suspend" | "fail"
+  readonly shutdownTimeout: number | undefined
+}
+
+export interface ShutdownOptions {
+  readonly wait?: boolean | undefined
+  readonly cancelFutures?: boolean | undefined
+}
+
+export interface Core {
+  readonly submit: (task: Task.Any, input: unknown) => Effect.Effect<FutureImpl<unknown, unknown>, SubmitError>
+  readonly submitChunk: (
+    task: Task.Any,
+    inputs: ReadonlyArray<unknown>
+  ) => Effect.Effect<FutureImpl<Batch, unknown>, SubmitError>
+  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
+  readonly stats: Effect.Effect<Stats>
+}
+
+/** Everything the core knows, in one record: the functions below read and move it. */
+interface CoreState {
+  readonly options: CoreOptions
+  readonly clock: Clock.Clock
+  readonly runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+  readonly queue: JobQueue.JobQueue
+  /** Jobs handed to the backend (`Dispatched` or `Running`). */
+  readonly running: Set<Job.Job>
+  nextId: number
+  /** Open, Draining (shut down), Broken or Closed (the backend released): see `lifecycle.ts`. */
+  lifecycle: Lifecycle.Lifecycle
+  /** Set once, while the core is made (the admission is made before it: see `make`). */
+  backend: Backend
+  admission: Admission.Admission
+  /** Done once the core is shut down and no job is queued or running. */
+  readonly idle: Deferred.Deferred<void>
+  readonly counts: {
+    completed: number
+    failed: number
+    crashed: number
+    cancelled: number
+    unhandledRejections: number
+  }
+  readonly waitTimes: Samples
+  readonly runTimes: Samples
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The route: submit → enqueue → pump → dispatchNext
+// ---------------------------------------------------------------------------------------------------------------
+
+const submit = (self: CoreState, task: Task.Any, input: unknown) =>
+  self.admission.admitThen(() => {
+    const encoded = encodePayload(task, input)
+    if (encoded._tag === "Failure") return failedFuture(self, encoded.failure)
+    return enqueue(self, task, encoded.success, false)
+  })
+
+const submitChunk = (self: CoreState, task: Task.Any, inputs: ReadonlyArray<unknown>) =>
+  self.admission.admitThen(() => {
+    const encoded = encodePayloads(task, inputs)
+    if (encoded._tag === "Failure") return failedFuture(self, encoded.failure)
+    return enqueue(self, task, encoded.success, true)
+  })
+
+const enqueue = (self: CoreState, task: Task.Any, payload: unknown, chunk: boolean) => {
+  const job = Job.make(self.nextId++, task, payload, chunk, self.clock.currentTimeMillisUnsafe())
+  JobQueue.push(self.queue, job)
+  const future = makeFuture(self, job)
+  pump(self)
+  return future
+}
+
+/** Hands queued jobs to the backend, oldest first, while it has room. */
+const pump = (self: CoreState) => {
+  while (self.queue.size > 0 && Lifecycle.brokenBy(self.lifecycle) === undefined) {
+    if (!dispatchNext(self)) break
+  }
+  JobQueue.compact(self.queue)
+  self.admission.wake()
+  checkIdle(self)
+}
+
+/** `Queued → Dispatched` for the oldest queued job, if the backend takes it; false if it has no room. */
+const dispatchNext = (self: CoreState): boolean => {
+  const job = JobQueue.takeNext(self.queue)
+  if (job === undefined) return false
+  Job.dispatch(job, self.clock.currentTimeMillisUnsafe())
+  // In the running set before `start`: a backend may finish the job before `start` returns.
+  self.running.add(job)
+  if (!self.backend.start(job)) {
+    // No room after all: put it back at the head, where it came from.
+    self.running.delete(job)
+    Job.requeue(job)
+    JobQueue.putBack(self.queue, job)
+    return false
+  }
+  self.queue.size--
+  self.waitTimes.add(job.dispatchedAt - job.submittedAt)
+  return true
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What the backend reports (the `Host`)
+// ---------------------------------------------------------------------------------------------------------------
+
+const finish = (self: CoreState, job: Job.Job, wire: WireExit | ChunkResult) => {
+  if (!Job.finish(job)) return
+  let exit: Exit.Exit<unknown, unknown>
+  if (job.chunk) {
+    const batch = decodeChunk(job.task, wire as ChunkResult)
+    exit = Exit.succeed(batch)
+    if (batch.failure === undefined) self.counts.completed++
+    else self.counts.failed++
+  } else {
+    exit = decodeExit(job.task, wire as WireExit)
+    if (Exit.isSuccess(exit)) self.counts.completed++
+    else self.counts.failed++
+  }
+  // The future settles before the job leaves the running set: a shutdown waiting for the executor to drain
+  // resumes after every future it waited for is done.
+  Job.settle(job, exit)
+  leaveRunning(self, job)
+}
+
+const fail = (self: CoreState, job: Job.Job, error: unknown) => {
+  if (!Job.finish(job)) return
+  if ((error as { _tag?: string })._tag === "WorkerCrashed") self.counts.crashed++
+  else self.counts.failed++
+  Job.settle(job, Exit.fail(error))
+  leaveRunning(self, job)
+}
+
+const requeue = (self: CoreState, job: Job.Job) => {
+  if (!Job.requeue(job)) return
+  self.running.delete(job)
+  JobQueue.requeue(self.queue, job)
+}
+
+const breakWith = (self: CoreState, error: BrokenExecutor) => {
+  const next = Lifecycle.breakWith(self.lifecycle, error)
+  if (next === undefined) return
+  self.lifecycle = next
+  let job: Job.Job | undefined
+  while ((job = JobQueue.takeNext(self.queue)) !== undefined) {
+    Job.failQueued(job)
+    self.queue.size--
+    self.counts.failed++
+    Job.settle(job, Exit.fail(error))
+  }
+  self.admission.wake()
+  checkIdle(self)
+}
+
+const unhandledRejection = (self: CoreState, task: string, workerId: number, reason: string) => {
+  self.counts.unhandledRejections++
+  self.runFork(
+    Effect.logWarning(
+      `Task "${task}" left a promise rejection unhandled after it had settled; worker ${workerId} carried on`,
+      reason
+    ).pipe(Effect.annotateLogs({ task, worker: workerId }))
+  )
+}
+
+const makeHost = (self: CoreState): Host => ({
+  finish: (job, wire) => finish(self, job, wire),
+  fail: (job, error) => fail(self, job, error),
+  pump: () => pump(self),
+  queued: () => self.queue.size,
+  nextQueuedId: () => JobQueue.nextId(self.queue),
+  requeue: (job) => requeue(self, job),
+  unhandledRejection: (task, workerId, reason) => unhandledRejection(self, task, workerId, reason),
+  breakWith: (error) => breakWith(self, error)
+})
+
+const leaveRunning = (self: CoreState, job: Job.Job) => {
+  self.running.delete(job)
+  self.runTimes.add(self.clock.currentTimeMillisUnsafe() - job.dispatchedAt)
+  checkIdle(self)
+}
+
+const checkIdle = (self: CoreState) => {
+  if (!Lifecycle.isOpen(self.lifecycle) && self.running.size === 0 && self.queue.size === 0) {
+    Deferred.doneUnsafe(self.idle, Exit.void)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Futures and cancellation
+// ---------------------------------------------------------------------------------------------------------------
+
+const makeFuture = (self: CoreState, job: Job.Job): FutureImpl<any, any> =>
+  // Forking registers the callback (and its finalizer) synchronously, so no interruption can slip in between.
+  new FutureImpl(() => self.runFork(awaitJob(self, job)), {
+    phase: () => (Job.observeStart(job, self.backend.started) ? "RUNNING" : "PENDING"),
+    cancelPending: () => cancelIfPending(self, job)
+  })
+
+const failedFuture = (self: CoreState, error: unknown): FutureImpl<any, any> => {
+  self.counts.failed++
+  return new FutureImpl(self.runFork(Effect.fail(error)), { phase: () => "RUNNING", cancelPending: () => false })
+}
+
+const awaitJob = (self: CoreState, job: Job.Job) =>
+  Effect.callback<unknown, unknown>((resume) => {
+    if (job.exit !== undefined) return resume(job.exit)
+    job.resume = resume
+    return Effect.sync(() => cancelJob(self, job))
+  })
+
+/** The future's fiber was interrupted (cancel, interrupt, shutdown): withdraw or stop its job. */
+const cancelJob = (self: CoreState, job: Job.Job) => {
+  switch (Job.cancel(job)) {
+    case "Queued":
+      self.queue.size--
+      self.counts.cancelled++
+      self.admission.wake()
+      checkIdle(self)
+      return
+    case "Dispatched":
+    case "Running":
+      self.counts.cancelled++
+      self.backend.stop(job)
+      leaveRunning(self, job)
+      pump(self)
+      return
+  }
+}
+
+/** Cancels a job that has not started (queued, or waiting on a worker); false once it has started. */
+const cancelIfPending = (self: CoreState, job: Job.Job): boolean => {
+  if (Job.isQueued(job)) {
+    cancelJob(self, job)
+    return true
+  }
+  if (job.state !== "Dispatched" || !self.backend.cancelPending(job)) return false
+  Job.cancel(job)
+  self.counts.cancelled++
+  leaveRunning(self, job)
+  pump(self)
+  return true
+}
+
+const admissionError = (self: CoreState): SubmitError | undefined => {
+  const broken = Lifecycle.brokenBy(self.lifecycle)
+  if (broken !== undefined) return broken
+  if (!Lifecycle.isOpen(self.lifecycle)) {
+    return new ExecutorShutdown({ message: "The executor is shut down and accepts no new tasks" })
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shutdown
+// ---------------------------------------------------------------------------------------------------------------
+
+const closeBackend = (self: CoreState) =>
+  Effect.suspend(() => {
+    if (self.lifecycle._tag === "Closed") return Effect.void
+    self.lifecycle = Lifecycle.close(self.lifecycle)
+    return self.backend.close
+  })
+
+const cancelQueued = (self: CoreState) => {
+  // Only pending jobs are cancelled here; running ones are left to finish (or to be interrupted by the caller).
+  // Jobs handed to a worker that has not started them are still pending, as far as the caller can tell.
+  // Queued jobs go first, so that no slot freed by the others can start one of them.
+  const candidates = JobQueue.queued(self.queue)
+  candidates.push(...self.running)
+  const cancelled = candidates.filter((job) => cancelIfPending(self, job))
+  for (const job of cancelled) Job.settle(job, Exit.interrupt())
+}
+
+/**
+ * Cancels every queued and running job by settling its future as interrupted. Interrupting the futures' fibers
+ * instead would race with outcomes already delivered to them and could cancel a future whose task had finished.
+ */
+const cancelEverything = (self: CoreState) => {
+  cancelQueued(self)
+  for (const job of Array.from(self.running)) {
+    cancelJob(self, job)
+    Job.settle(job, Exit.interrupt())
+  }
+}
+
+/** Waits for queued and running jobs (at most `shutdownTimeout`, then interrupts them), then releases workers. */
+const drainThenClose = (self: CoreState) =>
+  Effect.gen(function* () {
+    const timeout = self.options.shutdownTimeout
+    const drained =
+      timeout === undefined
+        ? yield* Effect.as(Deferred.await(self.idle), true)
+        : Option.isSome(yield* Effect.timeoutOption(Deferred.await(self.idle), timeout))
+    if (!drained) cancelEverything(self)
+    yield* closeBackend(self)
+  })
+
+const shutdown = (self: CoreState, shutdownOptions?: ShutdownOptions): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const wasClosed = !Lifecycle.isOpen(self.lifecycle)
+    self.lifecycle = Lifecycle.drain(self.lifecycle)
+    self.admission.wake()
+    if (shutdownOptions?.cancelFutures === true) cancelQueued(self)
+    checkIdle(self)
+    if (shutdownOptions?.wait === false) {
+      if (!wasClosed) self.runFork(drainThenClose(self))
+      return Effect.void
+    }
+    return drainThenClose(self)
+  })
+
+/** When the scope closes: a graceful shutdown, or (failure, interruption) cancelling everything by the policy. */
+const finalize = (self: CoreState, exit: Exit.Exit<unknown, unknown>) =>
+  Effect.gen(function* () {
+    if (Exit.isSuccess(exit)) {
+      yield* shutdown(self, { wait: true })
+    } else {
+      self.lifecycle = Lifecycle.drain(self.lifecycle)
+      cancelEverything(self)
+    }
+    yield* closeBackend(self)
+  }).pipe(Effect.uninterruptible)
+
+const stats = (self: CoreState): Stats => ({
+  workers: self.backend.workers(),
+  spares: self.backend.spares(),
+  busy: self.backend.busy(),
+  queued: self.queue.size + self.backend.waiting(),
+  completed: self.counts.completed,
+  failed: self.counts.failed,
+  crashed: self.counts.crashed,
+  cancelled: self.counts.cancelled,
+  unhandledRejections: self.counts.unhandledRejections,
+  waitTime: self.waitTimes.percentiles(),
+  runTime: self.runTimes.percentiles()
+})
+
+/**
+ * Builds the core in the current scope. `makeBackend` receives the host; the core closes the backend when the
+ * scope closes: gracefully (waiting for queued and running tasks, bounded by `shutdownTimeout`) if the scope closes
+ * normally, by cancelling everything if it closes with a failure or an interruption.
+ */
+export const make = Effect.fnUntraced(function* (
+  options: CoreOptions,
+  makeBackend: (host: Host) => Effect.Effect<Backend, never, Scope.Scope>
+) {
+  const self: CoreState = {
+    options,
+    clock: yield* Clock.Clock,
+    runFork: Effect.runForkWith(yield* Effect.context<never>()),
+    queue: JobQueue.make(),
+    running: new Set(),
+    nextId: 1,
+    lifecycle: Lifecycle.open,
+    backend: undefined as never,
+    admission: undefined as never,
+    idle: Deferred.makeUnsafe<void>(),
+    counts: { completed: 0, failed: 0, crashed: 0, cancelled: 0, unhandledRejections: 0 },
+    waitTimes: new Samples(),
+    runTimes: new Samples()
+  }
+  // `maxQueue` bounds the tasks waiting for a busy worker: slots that are free (an idle worker, a worker booting or
+  // one the pool may still start) take tasks without any waiting.
+  // (Made before the backend, which may break the executor while it is made; it asks the backend for room only
+  // once a submit comes.)
+  self.admission = Admission.make({
+    maxQueue: options.maxQueue,
+    onFull: options.onFull,
+    hasRoom: (reserved) =>
+      self.queue.size + reserved + self.backend.waiting() < options.maxQueue + self.backend.freeSlots(),
+    refusal: () => admissionError(self)
+  })
+  self.backend = yield* makeBackend(makeHost(self))
+  yield* Effect.addFinalizer((exit) => finalize(self, exit))
+
+  const core: Core = {
+    submit: (task, input) => submit(self, task, input),
+    submitChunk: (task, inputs) => submitChunk(self, task, inputs),
+    shutdown: (shutdownOptions) => shutdown(self, shutdownOptions),
+    stats: Effect.sync(() => stats(self))
+  }
+  return core
+})
