@@ -484,10 +484,14 @@ describe(`${label}: security`, () => {
           assert.strictEqual((error as ExecutorError.Unauthenticated).task, "writeMarker")
           assert.isFalse(fs.existsSync(file), "the task did not run")
         }
-        // The runners refused the connections of both, and logged each with the peer's address.
-        const logs = shared!.runners.map((runner) => runner.stderr()).join("")
-        assert.match(logs, /refused a connection: its secret is not the cluster's \{ peer: '127\.0\.0\.1:\d+' \}/)
-        assert.match(logs, /refused a connection: it has no secret \{ peer: '127\.0\.0\.1:\d+' \}/)
+        // The runners refused the connections of both, and logged each with the peer's address. A runner's log
+        // line travels through its stderr pipe, so it may land a little after the client saw the refusal.
+        const logs = () => shared!.runners.map((runner) => runner.stderr()).join("")
+        const wrong = /refused a connection: its secret is not the cluster's \{ peer: '127\.0\.0\.1:\d+' \}/
+        const none = /refused a connection: it has no secret \{ peer: '127\.0\.0\.1:\d+' \}/
+        yield* eventually(Effect.sync(() => wrong.test(logs()) && none.test(logs())))
+        assert.match(logs(), wrong)
+        assert.match(logs(), none)
         yield* stillServes
       })
   )
@@ -582,13 +586,19 @@ describe(`${label}: security`, () => {
       yield* answered(id)
       assert.isFalse(fs.existsSync(file), "the replayed request did not run again")
 
-      const logs = shared!.runners.map((runner) => runner.stderr()).join("")
-      // Each refusal is logged with where it came from and the envelope (the row's id).
-      assert.match(
-        logs,
-        new RegExp(`refused a request: its tag does not verify[^}]*peer: 'storage [^}]*envelope: '${forgedRow.id}'`)
+      // Each refusal is logged with where it came from and the envelope (the row's id); a runner's log line travels
+      // through its stderr pipe, so it may land a little after the refusal's reply.
+      const logs = () => shared!.runners.map((runner) => runner.stderr()).join("")
+      const tampered = new RegExp(
+        `refused a request: its tag does not verify[^}]*peer: 'storage [^}]*envelope: '${forgedRow.id}'`
       )
-      assert.match(logs, new RegExp(`refused a request: it is a replay[^}]*peer: 'storage [^}]*envelope: '${id}'`))
+      const replayed = new RegExp(`refused a request: it is a replay[^}]*peer: 'storage [^}]*envelope: '${id}'`)
+      yield* poll(
+        "the runners log both refusals",
+        Effect.sync(() => tampered.test(logs()) && replayed.test(logs()))
+      )
+      assert.match(logs(), tampered)
+      assert.match(logs(), replayed)
       yield* execStorage(storage, [
         `DELETE FROM ${tables.replies} WHERE request_id IN (${id}, ${forgedRow.id})`,
         `DELETE FROM ${tables.messages} WHERE id IN (${id}, ${forgedRow.id})`,
