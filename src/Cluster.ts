@@ -103,9 +103,9 @@ export interface Options extends Omit<Executor.CommonOptions, "initializer"> {
   readonly tls?: Tls | undefined
   /**
    * `"persisted"` (default): each task is stored until a runner has answered it, so a runner's death re-runs its
-   * tasks on the others (at least once), at ~4 ms a round trip here (bench/CLUSTER.md); its rows are deleted once it has settled
-   * (see {@link layer}). `"volatile"`: tasks go straight to a
-   * runner's socket (~2 ms), and a task whose runner dies is re-sent once its shard has moved.
+   * tasks on the others (at least once), at ~2.3 ms a no-op round trip here (bench/CLUSTER.md); its rows are deleted
+   * once it has settled (see {@link layer}). `"volatile"`: tasks go straight to a runner's socket (~1.6 ms), and a
+   * task whose runner dies is re-sent once its shard has moved.
    */
   readonly durability?: "persisted" | "volatile" | undefined
   /**
