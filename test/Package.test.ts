@@ -122,9 +122,7 @@ describe("bootstrapping guard", () => {
           const ran = yield* node([fixture("oneFileProgram.ts")], {
             ONE_FILE_LOG: log,
             ONE_FILE_KIND: kind,
-            ONE_FILE_RUNNER: runner,
-            // Long enough that a nested pool would start workers of its own before the program ends.
-            ONE_FILE_SLEEP: "3000"
+            ONE_FILE_RUNNER: runner
           })
           assert.notStrictEqual(ran.code, 0)
           const output = ran.stdout + ran.stderr

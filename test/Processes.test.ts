@@ -31,6 +31,7 @@ import {
   heartbeatFile,
   runKillerParent,
   spinnerPid,
+  stuckForTheTest,
   workerSuite
 } from "./workerContract.ts"
 
@@ -315,6 +316,6 @@ describe("layerProcesses: a cancelled task stuck in synchronous code", () => {
         assert.isTrue(alive(pid), "still within its grace period")
         const next = yield* Effect.flatMap(Executor.submit(whichWorker, 0), (f) => Future.result(f))
         assert.notInclude(next, `${pid}:`)
-      }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1, interruptGracePeriod: 10_000 })))
+      }).pipe(Effect.provide(Executor.layerProcesses({ maxWorkers: 1, interruptGracePeriod: stuckForTheTest })))
   )
 })

@@ -8,7 +8,15 @@ import * as fs from "node:fs"
 import * as Effect from "effect/Effect"
 import { Executor, Future } from "../src/index.ts"
 import { spin, whichWorker } from "./fixtures/workerTasks.ts"
-import { beats, docParagraphs, eventually, heartbeatFile, runKillerParent, workerSuite } from "./workerContract.ts"
+import {
+  beats,
+  docParagraphs,
+  eventually,
+  heartbeatFile,
+  runKillerParent,
+  stuckForTheTest,
+  workerSuite
+} from "./workerContract.ts"
 
 workerSuite("layerWorkerThreads", (options) => Executor.layerWorkerThreads(options))
 
@@ -84,6 +92,6 @@ describe("layerWorkerThreads: replacing a condemned worker", () => {
         yield* eventually(Effect.sync(() => beats(heartbeat) > beat))
         assert.strictEqual(yield* Future.state(spinning), "CANCELLED")
         assert.match(yield* Effect.flatMap(Executor.submit(whichWorker, 0), (f) => Future.result(f)), /^\d+:\d+$/)
-      }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1, interruptGracePeriod: 10_000 })))
+      }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: 1, interruptGracePeriod: stuckForTheTest })))
   )
 })

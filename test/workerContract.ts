@@ -42,6 +42,13 @@ export type MakeWorkerLayer = (
   options: Executor.WorkerOptions
 ) => Layer.Layer<Executor.Executor, ExecutorError.InvalidOptions | ExecutorError.BootstrapError>
 
+/**
+ * A grace period no test outlives (the longest a duration option takes, about 24 days): a cancelled task stuck in
+ * synchronous code stays in its grace period for the whole test, so asserting what happens during it does not
+ * depend on how long the test takes. Closing the layer still terminates it.
+ */
+export const stuckForTheTest = "24 days"
+
 /** Polls `condition` every few milliseconds until it holds: waiting for a real-time event, not asserting its timing. */
 export const eventually = <R>(condition: Effect.Effect<boolean, never, R>) =>
   condition.pipe(Effect.repeat({ until: (held) => held, schedule: Schedule.spaced(5) }), Effect.asVoid)
