@@ -352,9 +352,8 @@ const parseWorkerOptions = (options: WorkerOptions, kind: string) => {
 /** The bootstrapping guard (see `BootstrapError`): checked before anything else, so no worker is spawned. */
 const refuseWhileImporting = (layer: string): Effect.Effect<void, BootstrapError> =>
   Effect.suspend(() => {
-    const importing = Bootstrap.importing()
-    const message = Bootstrap.refuseWhileImporting(layer)
-    return message === undefined ? Effect.void : Effect.fail(new BootstrapError({ modules: importing, message }))
+    const refused = Bootstrap.refuseWhileImporting(layer)
+    return refused === undefined ? Effect.void : Effect.fail(new BootstrapError(refused))
   })
 
 const layerPool = <O extends WorkerOptions>(

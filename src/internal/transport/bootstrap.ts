@@ -19,7 +19,7 @@ interface State {
   /** Task modules this thread is importing now. */
   readonly importing: Set<string>
   /** Called when a module being imported starts an executor, with the modules that were being imported. */
-  onTrip: ((modules: ReadonlyArray<string>, message: string) => void) | undefined
+  onTrip: ((modules: ReadonlyArray<string>) => void) | undefined
 }
 
 const key = Symbol.for("effect-futures/bootstrap")
@@ -29,11 +29,15 @@ const state = (): State => {
   return (holder[key] ??= { importing: new Set(), onTrip: undefined })
 }
 
+/** How to fix a program that trips the guard, in both of its messages. */
+const fix =
+  "Put tasks in a module of their own (the program imports them), or run the program only when its file is the " +
+  "entry point: `if (import.meta.main) { ... }`."
+
 /** What a task waiting for `module` fails with when the module started an executor while being imported. */
 export const tripMessage = (module: string): string =>
   `the module started an executor while a worker was importing it to find a task, so every worker would start a ` +
-  `pool of its own. Put tasks in a module of their own (the program imports them), or run the program only when ` +
-  `its file is the entry point: \`if (import.meta.main) { ... }\`. (Module: ${module})`
+  `pool of its own. ${fix} (Module: ${module})`
 
 /** Imports a task module in a worker, marking the thread as bootstrapping meanwhile. */
 export const importTaskModule = async (module: string): Promise<Record<string, unknown>> => {
@@ -46,26 +50,26 @@ export const importTaskModule = async (module: string): Promise<Record<string, u
   }
 }
 
-/** The task modules this thread is importing now. */
-export const importing = (): ReadonlyArray<string> => [...state().importing]
-
 /** Registers what a worker does when a module it imports starts an executor. */
-export const onTrip = (handler: (modules: ReadonlyArray<string>, message: string) => void): void => {
+export const onTrip = (handler: (modules: ReadonlyArray<string>) => void): void => {
   state().onTrip = handler
 }
 
 /**
- * `undefined` when an executor may start here; otherwise the message of the error its layer fails with, after the
- * worker has been told which imports tripped the guard.
+ * `undefined` when an executor may start here; otherwise the modules being imported and the message of the error the
+ * layer fails with, after the worker has been told which imports tripped the guard.
  */
-export const refuseWhileImporting = (layer: string): string | undefined => {
+export const refuseWhileImporting = (
+  layer: string
+): { readonly modules: ReadonlyArray<string>; readonly message: string } | undefined => {
   const current = state()
   if (current.importing.size === 0) return undefined
   const modules = [...current.importing]
-  const message =
-    `${layer} was built while a worker was importing ${modules.join(", ")} to find a task: that module runs the ` +
-    `program at import time, so every worker would start its own pool. Put tasks in a module of their own, or ` +
-    `run the program only when its file is the entry point: \`if (import.meta.main) { ... }\`.`
-  current.onTrip?.(modules, message)
-  return message
+  current.onTrip?.(modules)
+  return {
+    modules,
+    message:
+      `${layer} was built while a worker was importing ${modules.join(", ")} to find a task: that module runs the ` +
+      `program at import time, so every worker would start its own pool. ${fix}`
+  }
 }

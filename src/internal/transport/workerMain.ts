@@ -75,8 +75,6 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
   const interrupted = new Set<number>()
   /** Modules that started an executor while being imported (the bootstrapping guard), with the load error. */
   const tripped = new Map<string, string>()
-  /** Tasks already answered with that load error, before their module finished importing. */
-  const answered = new Set<number>()
 
   const resolve = (module: string, name: string): Task.Any | WireExit | Promise<Task.Any | WireExit> => {
     const pick = (loaded: Loaded): Task.Any | WireExit => {
@@ -112,7 +110,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
   type Work = Extract<ToWorker, { readonly _tag: "Run" | "RunChunk" }>
   /** Tasks run one at a time, in the order they arrived: the parent knows the first unfinished one is running. */
   const waiting: Array<Work> = []
-  let current: { readonly id: number; readonly work: Work; fiber: Fiber.Fiber<unknown> | undefined } | undefined
+  let current: { readonly id: number; fiber: Fiber.Fiber<unknown> | undefined } | undefined
 
   const next = () => {
     current = undefined
@@ -122,25 +120,13 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
 
   const cells = init.claims === undefined ? undefined : new Int32Array(init.claims)
 
-  const answerLoadError = (work: Work, exit: WireExit) =>
-    port.post(
-      work._tag === "Run"
-        ? { _tag: "Done", id: work.id, exit }
-        : { _tag: "ChunkDone", id: work.id, result: { values: [], failure: exit } }
-    )
-
-  // The program that tripped the guard may end this worker next (its `runMain` exits on failure): the tasks waiting
-  // for those modules are answered now, while the worker can still post.
+  // Tasks of a module that tripped the guard fail with its message once the import is over (`resolve`); if the
+  // program that tripped it ends this worker first (its `runMain` exits on failure), the pool fails them with it.
   Bootstrap.onTrip((importing) => {
     for (const module of importing) {
-      tripped.set(module, Bootstrap.tripMessage(module))
-      port.post({ _tag: "ImportRefused", module, message: Bootstrap.tripMessage(module) })
-    }
-    for (const work of current === undefined ? waiting : [current.work, ...waiting]) {
-      const message = tripped.get(work.module)
-      if (message === undefined || answered.has(work.id)) continue
-      answered.add(work.id)
-      answerLoadError(work, loadError(work.module, work.task, message))
+      const message = Bootstrap.tripMessage(module)
+      tripped.set(module, message)
+      port.post({ _tag: "ImportRefused", module, message })
     }
   })
 
@@ -151,21 +137,19 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
       port.post({ _tag: "Skipped", id })
       return next()
     }
-    if (answered.delete(id)) return next()
-    const slot: { readonly id: number; readonly work: Work; fiber: Fiber.Fiber<unknown> | undefined } = {
-      id,
-      work,
-      fiber: undefined
-    }
+    const slot: { readonly id: number; fiber: Fiber.Fiber<unknown> | undefined } = { id, fiber: undefined }
     current = slot
     const run = (resolved: Task.Any | WireExit) => {
-      if (answered.delete(id)) return next()
       if (interrupted.delete(id)) {
         port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
         return next()
       }
       if (!Task.isTask(resolved)) {
-        answerLoadError(work, resolved)
+        port.post(
+          work._tag === "Run"
+            ? { _tag: "Done", id, exit: resolved }
+            : { _tag: "ChunkDone", id, result: { values: [], failure: resolved } }
+        )
         return next()
       }
       const effect: Effect.Effect<WireExit | ChunkResult> =
