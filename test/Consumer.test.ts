@@ -15,6 +15,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { clusterOrSql } from "./fixtures/clusterModules.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
@@ -30,8 +31,19 @@ let packed: {
   readonly files: ReadonlyArray<{ readonly path: string }>
 }
 
-const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeout = 120_000) => {
-  const result = spawnSync(command, [...args], { cwd, encoding: "utf8", timeout, env: { ...process.env, CI: "true" } })
+const run = (
+  command: string,
+  args: ReadonlyArray<string>,
+  cwd: string,
+  timeout = 120_000,
+  env: Record<string, string> = {}
+) => {
+  const result = spawnSync(command, [...args], {
+    cwd,
+    encoding: "utf8",
+    timeout,
+    env: { ...process.env, CI: "true", ...env }
+  })
   return {
     code: result.status,
     stdout: result.stdout ?? "",
@@ -209,19 +221,19 @@ describe("the packed tarball, installed into a fresh project", () => {
 
   it("importing effect-futures loads no cluster or SQL module", () => {
     const record = path.join(work, "modules.txt")
-    const hook = path.join(work, "record.mjs")
-    fs.writeFileSync(
-      hook,
-      `import * as fs from "node:fs"\nimport * as m from "node:module"\nconst seen = new Set()\n` +
-        `m.registerHooks({ resolve: (s, c, next) => { const r = next(s, c); seen.add(r.url); return r } })\n` +
-        `process.on("exit", () => fs.writeFileSync(${JSON.stringify(record)}, [...seen].join("\\n")))\n`
+    const hook = fileURLToPath(new URL("./fixtures/recordModules.ts", import.meta.url))
+    const ran = run(
+      process.execPath,
+      ["--import", hook, "--input-type=module", "-e", `await import("effect-futures")`],
+      app,
+      undefined,
+      { RECORD_MODULES: record }
     )
-    const ran = node(["--import", hook, "--input-type=module", "-e", `await import("effect-futures")`])
     assert.strictEqual(ran.code, 0, ran.output)
     const loaded = fs.readFileSync(record, "utf8").split("\n")
     assert.isTrue(loaded.some((url) => url.includes("/node_modules/effect-futures/dist/index.js")))
     assert.deepStrictEqual(
-      loaded.filter((url) => /\/effect\/dist\/cluster\/|^node:sqlite$|@effect\/sql-|\/cluster\//.test(url)),
+      loaded.filter((url) => clusterOrSql.test(url)),
       []
     )
   })

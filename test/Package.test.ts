@@ -12,6 +12,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Executor, ExecutorError } from "../src/index.ts"
 import * as NodeVersion from "../src/internal/transport/nodeVersion.ts"
+import { clusterOrSql } from "./fixtures/clusterModules.ts"
 import { doubleOnNestedPool } from "./fixtures/nestedTasks.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -54,8 +55,6 @@ const modulesLoadedBy = (entry: string) =>
     assert.strictEqual(ran.code, 0, ran.stderr)
     return fs.readFileSync(record, "utf8").split("\n")
   })
-
-const clusterOrSql = /effect\/dist\/cluster\/|^node:sqlite$|@effect\/sql-|\/node_modules\/pg[-/]|\/cluster\//
 
 describe("entries", () => {
   for (const entry of ["index.ts", "Executor.ts", "Task.ts", "Future.ts", "Bridge.ts", "ExecutorError.ts"]) {
