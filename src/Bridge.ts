@@ -25,6 +25,7 @@ import * as Executor from "./Executor.ts"
 import { type ExecutorError, ExecutorShutdown, type SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
 import { fromFiber, interrupt, isFuture } from "./Future.ts"
+import { awaitOwned } from "./internal/executor/awaitOwned.ts"
 import { cancelledError, isCancelledExit } from "./internal/job/future.ts"
 import type * as Task from "./Task.ts"
 import { isTask } from "./Task.ts"
@@ -95,13 +96,7 @@ const runOn = <T extends Task.Any, R>(
   input: Task.Payload<T>,
   executorRef: ExecutorRef<R> | undefined
 ): Effect.Effect<Task.Success<T>, Task.Error<T> | ExecutorError | SubmitError, R> =>
-  Effect.flatMap(resolveExecutor(executorRef), (executor) =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(restore(executor.submit(task, input)), (future) =>
-        restore(future).pipe(Effect.onInterrupt(() => interrupt(future)))
-      )
-    )
-  )
+  Effect.flatMap(resolveExecutor(executorRef), (executor) => awaitOwned(executor.submit(task, input)))
 
 /**
  * Wraps Promise-returning code as a future, like `asyncio.wrap_future`: `evaluate` receives an `AbortSignal` that

@@ -31,6 +31,7 @@ import type { Future } from "./Future.ts"
 import * as Bootstrap from "./internal/transport/bootstrap.ts"
 import * as Core from "./internal/executor/core.ts"
 import * as FiberBackend from "./internal/executor/fiberBackend.ts"
+import * as MapStream from "./internal/executor/map.ts"
 import * as Options from "./internal/executor/options.ts"
 import { commonKeys, coreOptions, makeService, parseCommon } from "./internal/executor/service.ts"
 import * as ProcessTransport from "./internal/transport/processTransport.ts"
@@ -39,7 +40,6 @@ import type * as Transport from "./internal/transport/transport.ts"
 import * as WorkerPool from "./internal/pool/workerPool.ts"
 import type * as Task from "./Task.ts"
 import * as TaskModule from "./Task.ts"
-import * as FutureModule from "./Future.ts"
 
 /**
  * Counters and latencies of an executor. `workers` counts the workers in service and `spares` the booted spares
@@ -584,74 +584,9 @@ export const map: {
   <T extends Task.Any, EI, RI>(
     task: T,
     inputs: Iterable<Task.Payload<T>> | Stream.Stream<Task.Payload<T>, EI, RI>,
-    options: MapOptions = {}
-  ) =>
-    Stream.unwrap(
-      Effect.gen(function* () {
-        const executor = yield* Executor
-        const { chunksize, buffersize, timeout } = yield* Options.parse(() => {
-          const chunksize = Options.positiveInt("chunksize", options.chunksize, 1)
-          return {
-            chunksize,
-            buffersize: Options.positiveInt("buffersize", options.buffersize, 4 * executor.concurrency * chunksize),
-            timeout: Options.duration("timeout", options.timeout, undefined, true)
-          }
-        })
-        const source: Stream.Stream<Task.Payload<T>, EI, RI> = Stream.isStream(inputs)
-          ? (inputs as Stream.Stream<Task.Payload<T>, EI, RI>)
-          : Array.isArray(inputs)
-            ? Stream.fromArray(inputs as ReadonlyArray<Task.Payload<T>>)
-            : // An arbitrary iterable may be endless or expensive: pull it one chunk of work at a time.
-              Stream.fromIterable(inputs as Iterable<Task.Payload<T>>, { chunkSize: chunksize })
-        const concurrency = Math.max(1, Math.ceil(buffersize / chunksize))
-        // An array is cut into chunks by slicing, lazily (one slice per pull): regrouping it through the stream cost
-        // 14-44 ns per item here, slicing 2-5 ns.
-        const chunks: Stream.Stream<ReadonlyArray<Task.Payload<T>>, EI, RI> = Array.isArray(inputs)
-          ? Stream.fromIterable(slices(inputs as ReadonlyArray<Task.Payload<T>>, chunksize), { chunkSize: 1 })
-          : Stream.grouped(source, chunksize)
-        // Each item (or chunk) runs ahead as an `Exit`, so that a failure waits for its turn: the stream fails at
-        // the failing item's position, as Python's `map` raises there, and a consumer that stops before it never
-        // sees it. (Failing inside `mapEffect` would end the stream as soon as any item failed.)
-        const results =
-          chunksize === 1
-            ? source.pipe(
-                Stream.mapEffect((input) => Effect.exit(awaitOwned(executor.submit(task, input))), { concurrency }),
-                Stream.mapEffect((exit) => exit)
-              )
-            : chunks.pipe(
-                Stream.mapEffect((chunk) => Effect.exit(awaitOwned(executor.submitBatch(task, chunk))), {
-                  concurrency
-                }),
-                // One array per chunk, not one step per item: the values up to the first failure, then the failure.
-                Stream.flatMap((exit) =>
-                  exit._tag === "Success" ? batchToStream(exit.value) : Stream.failCause(exit.cause)
-                )
-              )
-        return timeout === undefined || timeout === Infinity
-          ? results
-          : results.pipe(
-              Stream.interruptWhen(Effect.andThen(Effect.sleep(timeout), Effect.fail(new Cause.TimeoutError())))
-            )
-      })
-    )
+    options?: MapOptions
+  ) => Stream.unwrap(Effect.map(Executor, (executor) => MapStream.make(executor, task, inputs, options)))
 )
-
-function* slices<A>(array: ReadonlyArray<A>, size: number): Generator<ReadonlyArray<A>> {
-  for (let start = 0; start < array.length; start += size) yield array.slice(start, start + size)
-}
-
-const batchToStream = <A, E>(batch: Batch<A, E>): Stream.Stream<A, E> =>
-  batch.failure === undefined
-    ? Stream.fromArray(batch.values)
-    : Stream.concat(Stream.fromArray(batch.values), Stream.failCause(batch.failure))
-
-/** Submits and awaits; if the awaiting fiber is interrupted, the future is interrupted too. */
-const awaitOwned = <A, E, E2>(submitting: Effect.Effect<Future<A, E>, E2>) =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(restore(submitting), (future) =>
-      restore(future).pipe(Effect.onInterrupt(() => FutureModule.interrupt(future)))
-    )
-  )
 
 /**
  * Shuts the executor in the context down, as Python's `executor.shutdown(wait, cancel_futures)`: it stops accepting
