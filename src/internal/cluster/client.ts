@@ -38,7 +38,7 @@ import {
   Unauthenticated
 } from "../../ExecutorError.ts"
 import type * as Task from "../../Task.ts"
-import type { Backend, Host, Job } from "../executor/core.ts"
+import type { Backend, Host, Job } from "../executor/backend.ts"
 import type { ChunkResult, WireExecutorError, WireExit } from "../wire/protocol.ts"
 import * as Auth from "./auth.ts"
 import type { HandshakeError } from "./handshake.ts"
