@@ -39,7 +39,8 @@ import {
 } from "../../ExecutorError.ts"
 import type * as Task from "../../Task.ts"
 import type { Backend, Host, Job } from "../executor/backend.ts"
-import type { ChunkResult, WireExecutorError, WireExit } from "../wire/protocol.ts"
+import { executorErrorToWire } from "../wire/codec.ts"
+import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 import * as Auth from "./auth.ts"
 import type { HandshakeError } from "./handshake.ts"
 import { type ItemOutcome, jsonCodecs, type Outcome, outcomeFromText, safely } from "./json.ts"
@@ -370,26 +371,11 @@ const itemWire = (task: Task.Any, outcome: ItemOutcome): Settled => {
     case "Interrupted":
       return { _tag: "Wire", wire: { _tag: "Interrupted" } }
     case "ExecutorError": {
-      const wire = toWireError(outcome.error)
+      const wire = executorErrorToWire(outcome.error)
       return wire === undefined
         ? { _tag: "Fail", error: outcome.error }
         : { _tag: "Wire", wire: { _tag: "ExecutorError", error: wire } }
     }
-  }
-}
-
-/** The per-item executor errors of the worker protocol, as plain fields; undefined for the others. */
-const toWireError = (error: ExecutorError): WireExecutorError | undefined => {
-  switch (error._tag) {
-    case "TaskDefect":
-      return { _tag: "TaskDefect", errorName: error.errorName, message: error.message, workerStack: error.workerStack }
-    case "EncodeError":
-    case "DecodeError":
-      return { _tag: error._tag, task: error.task, which: error.which, message: error.message }
-    case "TaskLoadError":
-      return { _tag: "TaskLoadError", module: error.module, task: error.task, message: error.message }
-    default:
-      return undefined
   }
 }
 

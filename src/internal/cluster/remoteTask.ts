@@ -19,22 +19,10 @@ import * as ExecutorErrors from "../../ExecutorError.ts"
 import * as Task from "../../Task.ts"
 import { type ItemOutcome, jsonCodecs, type Outcome, outcomeToText, safely } from "./json.ts"
 
-const executorErrorClasses: ReadonlyArray<new (...args: Array<any>) => ExecutorErrors.ExecutorError> = [
-  ExecutorErrors.TaskDefect,
-  ExecutorErrors.WorkerCrashed,
-  ExecutorErrors.BrokenExecutor,
-  ExecutorErrors.ExecutorShutdown,
-  ExecutorErrors.CancelledError,
-  ExecutorErrors.EncodeError,
-  ExecutorErrors.DecodeError,
-  ExecutorErrors.TaskLoadError,
-  ExecutorErrors.ClusterUnavailable,
-  ExecutorErrors.TaskNotAllowed,
-  ExecutorErrors.Unauthenticated
-]
-
-export const isExecutorError = (error: unknown): error is ExecutorErrors.ExecutorError =>
-  executorErrorClasses.some((errorClass) => error instanceof errorClass)
+/** Whether a task failed with one of the executor's own errors (a nested executor's, say): by its Schema. */
+export const isExecutorError: (error: unknown) => error is ExecutorErrors.ExecutorError = Schema.is(
+  ExecutorErrors.ExecutorErrorSchema
+)
 
 export const message = (cause: Cause.Cause<unknown>) => {
   const error = Cause.squash(cause)
