@@ -25,7 +25,7 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as ExecutorErrors from "../../ExecutorError.ts"
 import type { Executor } from "../../Executor.ts"
-import * as FutureModule from "../../Future.ts"
+import * as AwaitOwned from "../executor/awaitOwned.ts"
 import type { Allowlist } from "./allowlist.ts"
 import * as Auth from "./auth.ts"
 import { type Outcome, outcomeToText } from "./json.ts"
@@ -113,26 +113,21 @@ const makeHandler = (executor: Executor["Service"], options: RunnerHandlerOption
         )
       }
       return Effect.gen(function* () {
-        const submitted = yield* Effect.result(
+        // If the handler is interrupted (the client cancelled, or the shard moved), so is the task, and the request
+        // may be delivered again.
+        const submitted = yield* AwaitOwned.awaitOwnedExit(
           executor.submit(remoteTask, {
             module: body.module,
             task: body.task,
             payload: body.payload,
             chunk: body.chunk
           })
+        ).pipe(
+          Effect.onInterrupt(() => Effect.sync(() => replays.forget(id))),
+          Effect.result
         )
         if (Result.isFailure(submitted)) return reply(id, executorError(submitted.failure))
-        const future = submitted.success
-        // If the handler is interrupted (the client cancelled, or the shard moved), so is the task, and the request
-        // may be delivered again.
-        const exit = yield* FutureModule.await(future).pipe(
-          Effect.onInterrupt(() =>
-            Effect.andThen(
-              Effect.sync(() => replays.forget(id)),
-              FutureModule.interrupt(future)
-            )
-          )
-        )
+        const exit = submitted.success
         return Exit.isSuccess(exit)
           ? reply(id, exit.value)
           : reply(id, causeToOutcome(body.task, undefined, exit.cause))
