@@ -45,168 +45,217 @@ interface Owner {
 const renderReason = (reason: unknown): string =>
   reason instanceof Error ? (reason.stack ?? `${reason.name}: ${reason.message}`) : String(reason)
 
-export const runWorker = (port: Port, init: WorkerInit): void => {
-  const owners = new AsyncLocalStorage<Owner>()
+type Work = Extract<ToWorker, { readonly _tag: "Run" | "RunChunk" }>
+
+/** The task this worker runs now: its fiber is set once its module is in and it has started. */
+interface Current {
+  readonly id: number
+  fiber: Fiber.Fiber<unknown> | undefined
+}
+
+/** Everything a worker keeps between messages: one record, written by the named steps below. */
+interface WorkerState {
+  readonly port: Port
+  readonly owners: AsyncLocalStorage<Owner>
+  readonly modules: Map<string, Loaded>
+  readonly loading: Map<string, Promise<Loaded>>
+  /** Interrupts that arrived while the task's module was still loading. */
+  readonly interrupted: Set<number>
+  /** Modules that started an executor while being imported (the bootstrapping guard), with the load error. */
+  readonly tripped: Map<string, string>
+  /** Tasks run one at a time, in the order they arrived: the parent knows the first unfinished one is running. */
+  readonly waiting: Array<Work>
+  readonly cells: Int32Array | undefined
+  current: Current | undefined
+}
+
+/**
+ * Charges an unhandled rejection to the task whose async context it came from: one that has settled is reported
+ * and the worker carries on; otherwise it is thrown, as Node would.
+ */
+const watchUnhandled = (self: WorkerState) => {
   process.on("unhandledRejection", (reason) => {
-    const owner = owners.getStore()
+    const owner = self.owners.getStore()
     if (owner !== undefined && owner.settled) {
-      return port.post({ _tag: "Unhandled", task: owner.task, reason: renderReason(reason) })
+      return self.port.post({ _tag: "Unhandled", task: owner.task, reason: renderReason(reason) })
     }
     // Its task still runs (or it is nobody's we know): what Node does by default, unless the task code listens too.
     if (process.listenerCount("unhandledRejection") > 1) return
     throw reason instanceof Error ? reason : new Error(`A promise was rejected and not handled: ${String(reason)}`)
   })
-  const modules = new Map<string, Loaded>()
-  const loading = new Map<string, Promise<Loaded>>()
-  /** Interrupts that arrived while the task's module was still loading. */
-  const interrupted = new Set<number>()
-  /** Modules that started an executor while being imported (the bootstrapping guard), with the load error. */
-  const tripped = new Map<string, string>()
+}
 
-  const resolve = (module: string, name: string): Task.Any | WireExit | Promise<Task.Any | WireExit> => {
-    const pick = (loaded: Loaded): Task.Any | WireExit => {
-      const found = TaskModules.findTask(loaded, name)
-      return typeof found === "string" ? loadError(module, name, found) : found
-    }
-    const loaded = modules.get(module)
-    if (loaded !== undefined) return pick(loaded)
-    let promise = loading.get(module)
-    if (promise === undefined) {
-      promise = TaskModules.importTaskModule(module).then((imported) => {
-        const trip = tripped.get(module)
-        const result = trip === undefined ? imported : { loadError: trip }
-        modules.set(module, result)
-        loading.delete(module)
-        // The worker's boot imports are done once its first task modules are in.
-        if (loading.size === 0) ModuleCache.flush()
-        return result
-      })
-      loading.set(module, promise)
-    }
-    return promise.then(pick)
+const pickTask = (loaded: Loaded, module: string, name: string): Task.Any | WireExit => {
+  const found = TaskModules.findTask(loaded, name)
+  return typeof found === "string" ? loadError(module, name, found) : found
+}
+
+/** Imports a module once (later calls share the import in flight), refusing it if it tripped the guard meanwhile. */
+const loadOnce = (self: WorkerState, module: string): Promise<Loaded> => {
+  let promise = self.loading.get(module)
+  if (promise === undefined) {
+    promise = TaskModules.importTaskModule(module).then((imported) => {
+      const trip = self.tripped.get(module)
+      const result = trip === undefined ? imported : { loadError: trip }
+      self.modules.set(module, result)
+      self.loading.delete(module)
+      // The worker's boot imports are done once its first task modules are in.
+      if (self.loading.size === 0) ModuleCache.flush()
+      return result
+    })
+    self.loading.set(module, promise)
   }
+  return promise
+}
 
-  type Work = Extract<ToWorker, { readonly _tag: "Run" | "RunChunk" }>
-  /** Tasks run one at a time, in the order they arrived: the parent knows the first unfinished one is running. */
-  const waiting: Array<Work> = []
-  let current: { readonly id: number; fiber: Fiber.Fiber<unknown> | undefined } | undefined
+/** The task a module exports under a name: synchronously once the module is in, else once it is imported. */
+const resolve = (
+  self: WorkerState,
+  module: string,
+  name: string
+): Task.Any | WireExit | Promise<Task.Any | WireExit> => {
+  const loaded = self.modules.get(module)
+  if (loaded !== undefined) return pickTask(loaded, module, name)
+  return loadOnce(self, module).then((loaded) => pickTask(loaded, module, name))
+}
 
-  const next = () => {
-    current = undefined
-    const work = waiting.shift()
-    if (work !== undefined) start(work)
+const next = (self: WorkerState) => {
+  self.current = undefined
+  const work = self.waiting.shift()
+  if (work !== undefined) start(self, work)
+}
+
+const start = (self: WorkerState, work: Work) => {
+  const { id } = work
+  if (work.claim !== undefined && self.cells !== undefined && claim(self.cells, work.claim) !== STARTED) {
+    // The pool took it back before it started: it never runs here.
+    self.port.post({ _tag: "Skipped", id })
+    return next(self)
   }
+  const current: Current = { id, fiber: undefined }
+  self.current = current
+  const resolved = resolve(self, work.module, work.task)
+  if (resolved instanceof Promise) resolved.then((task) => runResolved(self, work, current, task))
+  else runResolved(self, work, current, resolved)
+}
 
-  const cells = init.claims === undefined ? undefined : new Int32Array(init.claims)
-
-  // Tasks of a module that tripped the guard fail with its message once the import is over (`resolve`); if the
-  // program that tripped it ends this worker first (its `runMain` exits on failure), the pool fails them with it.
-  Bootstrap.onTrip((importing) => {
-    for (const module of importing) {
-      const message = Bootstrap.tripMessage(module)
-      tripped.set(module, message)
-      port.post({ _tag: "ImportRefused", module, message })
-    }
+/** Runs a task whose module is in, or answers at once if it was interrupted meanwhile or could not be found. */
+const runResolved = (self: WorkerState, work: Work, current: Current, resolved: Task.Any | WireExit) => {
+  const { id } = work
+  if (self.interrupted.delete(id)) {
+    self.port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
+    return next(self)
+  }
+  if (!Task.isTask(resolved)) {
+    self.port.post(
+      work._tag === "Run"
+        ? { _tag: "Done", id, exit: resolved }
+        : { _tag: "ChunkDone", id, result: { values: [], failure: resolved } }
+    )
+    return next(self)
+  }
+  const effect: Effect.Effect<WireExit | ChunkResult> =
+    work._tag === "Run" ? runEncoded(resolved, work.payload) : runChunkEncoded(resolved, work.payloads)
+  const owner: Owner = { task: resolved.name, settled: false }
+  const fiber = self.owners.run(owner, () => Effect.runFork(effect))
+  current.fiber = fiber
+  fiber.addObserver((exit) => {
+    owner.settled = true
+    postOutcome(self.port, id, resolved.name, exit)
+    next(self)
   })
+}
 
-  const start = (work: Work) => {
-    const { id } = work
-    if (work.claim !== undefined && cells !== undefined && claim(cells, work.claim) !== STARTED) {
-      // The pool took it back before it started: it never runs here.
-      port.post({ _tag: "Skipped", id })
-      return next()
-    }
-    const slot: { readonly id: number; fiber: Fiber.Fiber<unknown> | undefined } = { id, fiber: undefined }
-    current = slot
-    const run = (resolved: Task.Any | WireExit) => {
-      if (interrupted.delete(id)) {
-        port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
-        return next()
-      }
-      if (!Task.isTask(resolved)) {
-        port.post(
-          work._tag === "Run"
-            ? { _tag: "Done", id, exit: resolved }
-            : { _tag: "ChunkDone", id, result: { values: [], failure: resolved } }
-        )
-        return next()
-      }
-      const effect: Effect.Effect<WireExit | ChunkResult> =
-        work._tag === "Run" ? runEncoded(resolved, work.payload) : runChunkEncoded(resolved, work.payloads)
-      const owner: Owner = { task: resolved.name, settled: false }
-      const fiber = owners.run(owner, () => Effect.runFork(effect))
-      slot.fiber = fiber
-      fiber.addObserver((exit) => {
-        owner.settled = true
-        post(id, resolved.name, exit)
-        next()
-      })
-    }
-    const resolved = resolve(work.module, work.task)
-    if (resolved instanceof Promise) resolved.then(run)
-    else run(resolved)
-  }
-
-  const post = (id: number, task: string, exit: Exit.Exit<unknown>) => {
-    if (Exit.isFailure(exit)) return port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
-    const value = exit.value as WireExit | ChunkResult
-    if ("values" in value) {
-      const transfer = transferablesOf(value.values)
-      try {
-        return port.post({ _tag: "ChunkDone", id, result: value }, transfer)
-      } catch (cause) {
-        return port.post({ _tag: "ChunkDone", id, result: { values: [], failure: resultNotCloneable(task, cause) } })
-      }
-    }
-    const wire = value
-    const transfer = wire._tag === "Success" ? transferablesOf(wire.value) : undefined
+/** Sends a task's (or chunk's) encoded outcome, moving its transferables; one that cannot be cloned fails it. */
+const postOutcome = (port: Port, id: number, task: string, exit: Exit.Exit<unknown>) => {
+  if (Exit.isFailure(exit)) return port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
+  const value = exit.value as WireExit | ChunkResult
+  if ("values" in value) {
+    const transfer = transferablesOf(value.values)
     try {
-      port.post({ _tag: "Done", id, exit: wire }, transfer)
+      return port.post({ _tag: "ChunkDone", id, result: value }, transfer)
     } catch (cause) {
-      port.post({ _tag: "Done", id, exit: resultNotCloneable(task, cause) })
+      return port.post({ _tag: "ChunkDone", id, result: { values: [], failure: resultNotCloneable(task, cause) } })
     }
   }
+  const wire = value
+  const transfer = wire._tag === "Success" ? transferablesOf(wire.value) : undefined
+  try {
+    port.post({ _tag: "Done", id, exit: wire }, transfer)
+  } catch (cause) {
+    port.post({ _tag: "Done", id, exit: resultNotCloneable(task, cause) })
+  }
+}
 
-  const interrupt = (id: number) => {
-    if (current?.id === id) {
-      port.post({ _tag: "Interrupting", id })
-      // Still loading its module: it is dropped once loaded.
-      if (current.fiber === undefined) interrupted.add(id)
-      else current.fiber.interruptUnsafe()
+const interrupt = (self: WorkerState, id: number) => {
+  const current = self.current
+  if (current?.id === id) {
+    self.port.post({ _tag: "Interrupting", id })
+    // Still loading its module: it is dropped once loaded.
+    if (current.fiber === undefined) self.interrupted.add(id)
+    else current.fiber.interruptUnsafe()
+    return
+  }
+  const at = self.waiting.findIndex((work) => work.id === id)
+  if (at >= 0) {
+    self.waiting.splice(at, 1)
+    self.port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
+  }
+}
+
+const onMessage = (self: WorkerState, message: ToWorker) => {
+  switch (message._tag) {
+    case "Run":
+    case "RunChunk":
+      if (self.current === undefined) start(self, message)
+      else self.waiting.push(message)
       return
-    }
-    const at = waiting.findIndex((work) => work.id === id)
-    if (at >= 0) {
-      waiting.splice(at, 1)
-      port.post({ _tag: "Done", id, exit: { _tag: "Interrupted" } })
-    }
+    case "Interrupt":
+      return interrupt(self, message.id)
   }
+}
 
-  port.onMessage((message) => {
-    switch (message._tag) {
-      case "Run":
-      case "RunChunk":
-        if (current === undefined) start(message)
-        else waiting.push(message)
-        return
-      case "Interrupt":
-        return interrupt(message.id)
-    }
-  })
-
-  // Import the task modules the pool expects while booting; failures surface as TaskLoadError when used.
-  for (const module of init.preload ?? []) void resolve(module, "")
-  const ready = () => port.post({ _tag: "Ready", thread: Priority.currentThread() })
+/** Runs the initializer, if any, then tells the pool the worker is ready (or why it is not). */
+const boot = (self: WorkerState, init: WorkerInit) => {
+  const ready = () => self.port.post({ _tag: "Ready", thread: Priority.currentThread() })
   const initializer = init.initializer
   if (initializer === undefined) return ready()
   const initialize = async () => {
-    const resolved = await resolve(initializer.module, initializer.task)
+    const resolved = await resolve(self, initializer.module, initializer.task)
     if (!Task.isTask(resolved)) return describeWireFailure(resolved)
     const exit = await Effect.runPromise(runEncoded(resolved, initializer.payload))
     return exit._tag === "Success" ? undefined : describeWireFailure(exit)
   }
   initialize().then(
-    (failure) => (failure === undefined ? ready() : port.post({ _tag: "InitFailed", message: failure })),
-    (cause) => port.post({ _tag: "InitFailed", message: String(cause) })
+    (failure) => (failure === undefined ? ready() : self.port.post({ _tag: "InitFailed", message: failure })),
+    (cause) => self.port.post({ _tag: "InitFailed", message: String(cause) })
   )
+}
+
+export const runWorker = (port: Port, init: WorkerInit): void => {
+  const self: WorkerState = {
+    port,
+    owners: new AsyncLocalStorage<Owner>(),
+    modules: new Map(),
+    loading: new Map(),
+    interrupted: new Set(),
+    tripped: new Map(),
+    waiting: [],
+    cells: init.claims === undefined ? undefined : new Int32Array(init.claims),
+    current: undefined
+  }
+  watchUnhandled(self)
+  // Tasks of a module that tripped the guard fail with its message once the import is over (`resolve`); if the
+  // program that tripped it ends this worker first (its `runMain` exits on failure), the pool fails them with it.
+  Bootstrap.onTrip((importing) => {
+    for (const module of importing) {
+      const message = Bootstrap.tripMessage(module)
+      self.tripped.set(module, message)
+      port.post({ _tag: "ImportRefused", module, message })
+    }
+  })
+  port.onMessage((message) => onMessage(self, message))
+  // Import the task modules the pool expects while booting; failures surface as TaskLoadError when used.
+  for (const module of init.preload ?? []) void resolve(self, module, "")
+  boot(self, init)
 }
