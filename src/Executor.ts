@@ -89,7 +89,7 @@ export class Executor extends Context.Service<
     readonly submit: <T extends Task.Any>(
       task: T,
       input: Task.Payload<T>
-    ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError>
+    ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError, Task.Progress<T>>, SubmitError>
     /**
      * Submits a batch that runs on one worker, in order, stopping at the first item that does not succeed: the
      * primitive behind `map`'s `chunksize`. The future holds the values of the items that succeeded, in order, and
@@ -395,11 +395,13 @@ export const layerProcesses = (options: ProcessOptions = {}): Layer.Layer<Execut
 export const submit: {
   <T extends Task.Any>(
     input: Task.Payload<T>
-  ): (task: T) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError, Executor>
+  ): (
+    task: T
+  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError, Task.Progress<T>>, SubmitError, Executor>
   <T extends Task.Any>(
     task: T,
     input: Task.Payload<T>
-  ): Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError>, SubmitError, Executor>
+  ): Effect.Effect<Future<Task.Success<T>, Task.Error<T> | ExecutorError, Task.Progress<T>>, SubmitError, Executor>
 } = dual(2, <T extends Task.Any>(task: T, input: Task.Payload<T>) =>
   Effect.flatMap(Executor, (executor) => executor.submit(task, input))
 )

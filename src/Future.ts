@@ -29,6 +29,7 @@ import type * as Context from "effect/Context"
 import { dual } from "effect/Function"
 import type { CancelledError } from "./ExecutorError.ts"
 import * as internal from "./internal/job/future.ts"
+import * as ProgressChannel from "./internal/observability/progress.ts"
 
 /**
  * The brand every future carries, so `isFuture` recognises futures from any copy of this library.
@@ -55,10 +56,12 @@ export const TypeId: typeof internal.TypeId = internal.TypeId
  * @since 0.1.0
  * @category models
  */
-export interface Future<A, E = never> extends Effect.Effect<A, E | CancelledError> {
+export interface Future<A, E = never, P = unknown> extends Effect.Effect<A, E | CancelledError> {
   readonly [internal.TypeId]: internal.TypeId
   /** The fiber behind the future. `Fiber.join` keeps Effect's native interruption; `Fiber.interrupt` cancels. */
   readonly fiber: Fiber.Fiber<A, E>
+  /** Type only: the progress values its task reports (see {@link progress}); `never` for a task that reports none. */
+  readonly "~progress"?: ((_: never) => P) | undefined
 }
 
 /**
@@ -748,3 +751,64 @@ export const wait = <F extends Future<any, any>>(
       Effect.map(partition)
     )
   })
+
+/**
+ * The progress values a future's task reports with `Task.progress`, in order, as a `Stream` that ends when the task
+ * ends, whatever its outcome (success, failure, cancellation, a crash).
+ *
+ * Works on every local executor (`layerFibers`, `layerWorkerThreads`, `layerProcesses`); a future whose task
+ * declares no `progress` (or one not made by an executor, or a cluster task's) gives a stream that emits nothing and
+ * ends with the future.
+ *
+ * Buffering is bounded and never slows the task: each reader first receives the most recent values the future
+ * still keeps (up to 16, so a reader that subscribes late still sees where the task is), then every new one; a
+ * reader that falls more than 16 values behind loses the oldest unread ones, never the newest (progress is a
+ * latest-wins signal). Several readers each get the whole stream.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema, Stream } from "effect"
+ * import { Executor, Future, Task } from "effect-futures"
+ *
+ * export const countTo = Task.make("countTo", {
+ *   module: import.meta.url,
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   progress: Schema.Number,
+ *   run: (total) =>
+ *     Effect.gen(function* () {
+ *       for (let done = 1; done <= total; done++) yield* Task.progress(done)
+ *       return total
+ *     })
+ * })
+ *
+ * const program = Effect.gen(function* () {
+ *   const future = yield* Executor.submit(countTo, 3)
+ *   yield* Future.progress(future).pipe(Stream.runForEach((done) => Effect.log(`${done}/3`)))
+ *   return yield* future
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category progress
+ */
+export const progress = <A, E, P>(future: Future<A, E, P>): Stream.Stream<P> =>
+  Stream.unwrap(
+    Effect.gen(function* () {
+      const queue = yield* Queue.sliding<P, Cause.Done>(ProgressChannel.CAPACITY)
+      const reader: ProgressChannel.Reader = {
+        offer: (value) => Queue.offerUnsafe(queue, value as P),
+        end: () => Queue.endUnsafe(queue)
+      }
+      const channel = impl(future).control?.progress
+      let unsubscribe = () => {}
+      if (channel === undefined) {
+        future.fiber.addObserver(reader.end)
+      } else {
+        unsubscribe = ProgressChannel.subscribe(channel, reader)
+        // The channel ends once the task has: every value it reported has arrived before its outcome did.
+        future.fiber.addObserver(() => ProgressChannel.end(channel))
+      }
+      return Stream.fromQueue(queue).pipe(Stream.ensuring(Effect.sync(unsubscribe)))
+    })
+  )

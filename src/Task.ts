@@ -14,6 +14,7 @@ import * as Schema from "effect/Schema"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import { InvalidTask } from "./ExecutorError.ts"
+import * as ProgressInternal from "./internal/observability/progress.ts"
 
 /**
  * The brand every task carries, so `isTask` recognises tasks from any copy of this library.
@@ -142,7 +143,8 @@ export const make = <
   const Name extends string,
   Payload extends AnySchema,
   Success extends AnySchema,
-  Error extends AnySchema = typeof Schema.Never
+  Error extends AnySchema = typeof Schema.Never,
+  Progress extends AnySchema | undefined = undefined
 >(
   name: Name,
   options: {
@@ -156,8 +158,10 @@ export const make = <
     readonly error?: Error | undefined
     /** The work itself. It runs inside a worker (or a fiber), with no services from the caller. */
     readonly run: (payload: Payload["Type"]) => Effect.Effect<Success["Type"], Error["Type"]>
+    /** The Schema of the values `run` reports with {@link progress} (none by default: the task reports none). */
+    readonly progress?: Progress | undefined
   }
-): Task<Name, Payload, Success, Error> => {
+): WithProgress<Task<Name, Payload, Success, Error>, Progress> => {
   const label = typeof name === "string" ? name : String(name)
   const invalid = (message: string) => new InvalidTask({ task: label, message })
   if (typeof name !== "string" || name.length === 0) {
@@ -173,6 +177,9 @@ export const make = <
     if (!Schema.isSchema(options[field])) throw invalid(`Expected \`${field}\` to be a Schema`)
   }
   if (options.error !== undefined && !Schema.isSchema(options.error)) throw invalid("Expected `error` to be a Schema")
+  if (options.progress !== undefined && !Schema.isSchema(options.progress)) {
+    throw invalid("Expected `progress` to be a Schema")
+  }
   if (typeof options.run !== "function") throw invalid("Expected `run` to be a function returning an Effect")
   let names = registry.get(options.module)
   if (names === undefined) {
@@ -190,6 +197,7 @@ export const make = <
   task.success = options.success
   task.error = options.error ?? Schema.Never
   task.run = options.run
+  if (options.progress !== undefined) task.progress = options.progress
   return Object.freeze(task)
 }
 
@@ -207,3 +215,67 @@ export const make = <
  * @category guards
  */
 export const isTask = (u: unknown): u is Any => typeof u === "object" && u !== null && TypeId in u
+
+// ---------------------------------------------------------------------------------------------------------------
+// Progress
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A task that reports progress: what {@link make} returns when given a `progress` Schema.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Progressing<Progress extends AnySchema> {
+  /** The Schema of the values the task reports with {@link progress}. */
+  readonly progress: Progress
+}
+
+/**
+ * A task type, with {@link Progressing} when `Progress` is a Schema.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type WithProgress<T, Progress extends AnySchema | undefined> = [Progress] extends [AnySchema]
+  ? T & Progressing<Progress>
+  : T
+
+/**
+ * The type of the progress values a task reports (`never` for a task that declares no `progress`).
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type Progress<T> = T extends Progressing<infer P> ? P["Type"] : never
+
+/**
+ * Reports one progress value from inside a task's `run`; the caller reads them with `Future.progress`.
+ *
+ * The value is encoded with the task's `progress` Schema and sent on at once (on a worker, as a message to the
+ * caller), without waiting for any reader. Called in a task that declares no `progress`, or with a value its Schema
+ * refuses, the task dies with an `InvalidProgress` defect (the caller sees a `TaskDefect` naming it): a programming
+ * error, surfaced where it is made.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Task } from "effect-futures"
+ *
+ * export const countTo = Task.make("countTo", {
+ *   module: import.meta.url,
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   progress: Schema.Struct({ done: Schema.Number, total: Schema.Number }),
+ *   run: (total) =>
+ *     Effect.gen(function* () {
+ *       for (let done = 1; done <= total; done++) yield* Task.progress({ done, total })
+ *       return total
+ *     })
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category progress
+ */
+export const progress = (value: unknown): Effect.Effect<void> => ProgressInternal.report(value)

@@ -31,6 +31,7 @@ import type * as Task from "../../Task.ts"
 import * as Admission from "./admission.ts"
 import { type Batch, decodeChunk, decodeExit, encodePayload, encodePayloads } from "../wire/codec.ts"
 import { FutureImpl } from "../job/future.ts"
+import * as Progress from "../observability/progress.ts"
 import * as Job from "../job/job.ts"
 import * as JobQueue from "../job/queue.ts"
 import * as Lifecycle from "./lifecycle.ts"
@@ -252,7 +253,8 @@ const makeFuture = (self: CoreState, job: Job.Job): FutureImpl<any, any> =>
   // Forking registers the callback (and its finalizer) synchronously, so no interruption can slip in between.
   new FutureImpl(() => self.runFork(awaitJob(self, job)), {
     phase: () => (Job.observeStart(job, self.backend.started) ? "RUNNING" : "PENDING"),
-    cancelPending: () => cancelIfPending(self, job)
+    cancelPending: () => cancelIfPending(self, job),
+    progress: job.chunk ? undefined : Progress.open(job, job.task)
   })
 
 const failedFuture = (self: CoreState, error: unknown): FutureImpl<any, any> => {

@@ -21,6 +21,7 @@ import { describeWireFailure, encodePayload } from "../wire/codec.ts"
 import { runChunkEncoded, runEncoded } from "../wire/run.ts"
 import { cloneRefusal, crossChunk, crossExit, payloadNotCloneable } from "../wire/transfer.ts"
 import type { Initializer } from "./options.ts"
+import * as Progress from "../observability/progress.ts"
 import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 
 export const make = (concurrency: number, initializer: Initializer | undefined) => (host: Host) =>
@@ -34,7 +35,7 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
       start: (job) => {
         if (busy >= concurrency) return false
         busy++
-        const fiber = runFork(run(job))
+        const fiber = runFork(observed(job, run(job)))
         job.slot = fiber
         live.add(fiber)
         fiber.addObserver((exit) => {
@@ -88,6 +89,16 @@ const run = (job: Job): Effect.Effect<WireExit | ChunkResult> => {
   return job.chunk
     ? runChunkEncoded(job.task, job.payload as ReadonlyArray<unknown>)
     : runEncoded(job.task, job.payload)
+}
+
+/**
+ * A job's Effect with what a worker gives its task too: logs annotated with the task (the executor's name comes
+ * from the layer's services), and a progress reporter for a task that declares `progress`.
+ */
+const observed = <A>(job: Job, effect: Effect.Effect<A>): Effect.Effect<A> => {
+  const annotated = Effect.annotateLogs(effect, "task", job.task.name)
+  const reporter = job.chunk ? undefined : Progress.reporterFor(job.task, (value) => Progress.publish(job, value))
+  return reporter === undefined ? annotated : Effect.provideService(annotated, Progress.CurrentReporter, reporter)
 }
 
 /** Runs the initializer once for the layer; if it does not succeed, the executor is broken. */

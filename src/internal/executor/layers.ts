@@ -91,7 +91,10 @@ export const refuseWhileImporting = (layer: string): Effect.Effect<void, Bootstr
 export const fibers = (options: FiberOptions): Effect.Effect<Executor["Service"], InvalidOptions, Scope.Scope> =>
   Effect.gen(function* () {
     const parsed = yield* Options.parse(() => parseFiberOptions(options))
-    const core = yield* Core.make(coreOptions(parsed), FiberBackend.make(parsed.concurrency, parsed.initializer))
+    // What the executor logs (its tasks' and its workers' lines included) carries its name (`logs.ts`).
+    const core = yield* Core.make(coreOptions(parsed), FiberBackend.make(parsed.concurrency, parsed.initializer)).pipe(
+      Effect.annotateLogs({ executor: parsed.name })
+    )
     return makeService("fibers", parsed.name, parsed.concurrency, core)
   })
 
@@ -110,7 +113,9 @@ const pool = <O extends WorkerOptions>(
       return parseWorkerOptions(options, kind)
     })
     const transport = yield* Options.parse(() => makeTransport(parsed, options))
-    const core = yield* Core.make(coreOptions(parsed), WorkerPool.make(transport, parsed.pool))
+    const core = yield* Core.make(coreOptions(parsed), WorkerPool.make(transport, parsed.pool)).pipe(
+      Effect.annotateLogs({ executor: parsed.name })
+    )
     return makeService(kind, parsed.name, parsed.pool.maxWorkers, core)
   })
 

@@ -12,6 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Effectable from "effect/Effectable"
 import { CancelledError } from "../../ExecutorError.ts"
+import type * as Progress from "../observability/progress.ts"
 
 export const TypeId: unique symbol = Symbol.for("effect-futures/Future") as never
 export type TypeId = typeof TypeId
@@ -28,6 +29,8 @@ export interface Control {
    * false. Synchronous, so that no worker can pick the work up between the check and the withdrawal.
    */
   readonly cancelPending: () => boolean
+  /** Where the task's progress values go (`Future.progress` reads them): only for a task that declares `progress`. */
+  readonly progress?: Progress.Channel | undefined
 }
 
 export const runningControl: Control = { phase: () => "RUNNING", cancelPending: () => false }

@@ -42,6 +42,8 @@ import { payloadNotCloneable } from "../wire/transfer.ts"
 import type { Backend, Host } from "../executor/backend.ts"
 import * as Job from "../job/job.ts"
 import * as Lifecycle from "../executor/lifecycle.ts"
+import * as Logs from "../observability/logs.ts"
+import * as Progress from "../observability/progress.ts"
 import * as Policy from "./policy.ts"
 import * as Priority from "../transport/priority.ts"
 import type { Initializer } from "../executor/options.ts"
@@ -117,6 +119,8 @@ interface PoolState {
   /** Spares booting or booted (not counted in `maxWorkers`), and those ready to take a place in the pool at once. */
   readonly spares: Set<PoolWorker>
   readonly readySpares: Set<PoolWorker>
+  /** Replays a worker's log lines through the executor's loggers (`logs.ts`). */
+  readonly emitLog: Logs.Emitter
 }
 
 const refusal = (self: PoolState, job: Job.Job): TaskLoadError | undefined => {
@@ -345,6 +349,12 @@ const onMessage = (self: PoolState, worker: PoolWorker, message: FromWorker) => 
       return
     case "Unhandled":
       return self.host.unhandledRejection(message.task, worker.id, message.reason)
+    case "Log":
+      return self.emitLog(worker.id, message)
+    case "Progress": {
+      const job = worker.jobs.find((job) => job.id === message.id)
+      return job === undefined ? undefined : Progress.publish(job, message.value)
+    }
   }
 }
 
@@ -656,7 +666,8 @@ export const make = (transport: Transport, options: PoolOptions) => (host: Host)
       refusedModules: new Map(),
       initializer: encodeInitializer(options.initializer, host),
       spares: new Set(),
-      readySpares: new Set()
+      readySpares: new Set(),
+      emitLog: Logs.makeEmitter(yield* Effect.context<never>())
     }
     yield* Effect.sync(() => {
       topUp(self)

@@ -10,6 +10,7 @@
  * @internal
  */
 import { AsyncLocalStorage } from "node:async_hooks"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
@@ -19,6 +20,8 @@ import * as ModuleCache from "./moduleCache.ts"
 import * as Priority from "./priority.ts"
 import * as TaskModules from "./taskModules.ts"
 import { claim, STARTED } from "../pool/claims.ts"
+import * as Logs from "../observability/logs.ts"
+import * as Progress from "../observability/progress.ts"
 import { describeWireFailure } from "../wire/codec.ts"
 import type { ChunkResult, FromWorker, ToWorker, WireExit, WorkerInit } from "../wire/protocol.ts"
 import { runChunkEncoded, runEncoded } from "../wire/run.ts"
@@ -66,6 +69,8 @@ interface WorkerState {
   /** Tasks run one at a time, in the order they arrived: the parent knows the first unfinished one is running. */
   readonly waiting: Array<Work>
   readonly cells: Int32Array | undefined
+  /** The services every task runs with (its logs go to the pool: `logs.ts`). */
+  readonly context: Context.Context<never>
   current: Current | undefined
 }
 
@@ -157,13 +162,21 @@ const runResolved = (self: WorkerState, work: Work, current: Current, resolved: 
   const effect: Effect.Effect<WireExit | ChunkResult> =
     work._tag === "Run" ? runEncoded(resolved, work.payload) : runChunkEncoded(resolved, work.payloads)
   const owner: Owner = { task: resolved.name, settled: false }
-  const fiber = self.owners.run(owner, () => Effect.runFork(effect))
+  const context = taskContext(self, id, resolved)
+  const fiber = self.owners.run(owner, () => Effect.runForkWith(context)(effect))
   current.fiber = fiber
   fiber.addObserver((exit) => {
     owner.settled = true
     postOutcome(self.port, id, resolved.name, exit)
     next(self)
   })
+}
+
+/** The services one task runs with: the worker's, plus what its logs and its progress are charged to. */
+const taskContext = (self: WorkerState, id: number, task: Task.Any): Context.Context<never> => {
+  const context = Context.add(self.context, Logs.CurrentTaskRun, { id, task: task.name })
+  const reporter = Progress.reporterFor(task, (value) => self.port.post({ _tag: "Progress", id, value }))
+  return reporter === undefined ? context : Context.add(context, Progress.CurrentReporter, reporter)
 }
 
 /** Sends a task's (or chunk's) encoded outcome, moving its transferables; one that cannot be cloned fails it. */
@@ -242,6 +255,7 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
     tripped: new Map(),
     waiting: [],
     cells: init.claims === undefined ? undefined : new Int32Array(init.claims),
+    context: Logs.workerContext((entry) => port.post(entry)),
     current: undefined
   }
   watchUnhandled(self)

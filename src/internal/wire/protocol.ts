@@ -7,6 +7,7 @@
  * @internal
  */
 import type { WorkerReportedError } from "./codec.ts"
+import type { LogEntry } from "../observability/logs.ts"
 
 /** How a chunk ended: the encoded values of the items that succeeded, in order, then the first that did not. */
 export interface ChunkResult {
@@ -75,6 +76,10 @@ export type FromWorker =
    * carries on, and the pool reports it against that task. `reason` is the rejection, rendered (its stack, if any).
    */
   | { readonly _tag: "Unhandled"; readonly task: string; readonly reason: string }
+  /** A task logged a line (`Effect.log`, …): the pool replays it through the executor's loggers (`logs.ts`). */
+  | LogEntry
+  /** The running task `id` reported a progress value (`Task.progress`), encoded with its `progress` Schema. */
+  | { readonly _tag: "Progress"; readonly id: number; readonly value: unknown }
 
 /** The first message a child process receives: child processes have no `workerData`. */
 export interface InitMessage {

@@ -1,0 +1,63 @@
+/**
+ * Worker logs: a task's `Effect.log` reaches the caller's Logger, annotated `task`, `executor` (and `worker` on a
+ * worker), with the task's own annotations, spans and level, on every local executor.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Logger, References } from "effect"
+import { Executor } from "../src/index.ts"
+import { logsInside } from "./fixtures/observeTasks.ts"
+
+interface Line {
+  readonly message: ReadonlyArray<unknown>
+  readonly level: string
+  readonly annotations: Record<string, unknown>
+  readonly spans: ReadonlyArray<string>
+}
+
+const recording = () => {
+  const lines: Array<Line> = []
+  const logger = Logger.make((options) => {
+    lines.push({
+      message: Array.isArray(options.message) ? options.message : [options.message],
+      level: options.logLevel,
+      annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations) },
+      spans: options.fiber.getRef(References.CurrentLogSpans).map(([label]) => label)
+    })
+  })
+  return { lines, loggers: Logger.layer([logger]) }
+}
+
+const layers: ReadonlyArray<readonly [string, Layer.Layer<Executor.Executor, unknown>, string, boolean]> = [
+  ["layerFibers", Executor.layerFibers({ name: "logs-fibers", concurrency: 1 }), "logs-fibers", false],
+  ["layerWorkerThreads", Executor.layerWorkerThreads({ name: "logs-threads", maxWorkers: 1 }), "logs-threads", true],
+  ["layerProcesses", Executor.layerProcesses({ name: "logs-processes", maxWorkers: 1 }), "logs-processes", true]
+]
+
+describe.each(layers)("%s: a task's logs", (_label, layer, executor, onWorker) => {
+  it.live(
+    "reach the caller's Logger, annotated with task, executor (and worker), its annotations, span and level",
+    () =>
+      Effect.gen(function* () {
+        const { lines, loggers } = recording()
+        const length = yield* Effect.flatMap(Executor.submit(logsInside, "abc"), (future) => future).pipe(
+          Effect.provide(Layer.provide(layer, loggers))
+        )
+        assert.strictEqual(length, 3)
+        const fromTask = lines.filter((line) => line.message[0] === "hello from the task")
+        assert.strictEqual(fromTask.length, 1, JSON.stringify(lines))
+        const [line] = fromTask
+        assert.deepStrictEqual(line.message, ["hello from the task", "abc", { n: 1 }])
+        assert.strictEqual(line.level, "Warn")
+        assert.strictEqual(line.annotations.task, "logsInside")
+        assert.strictEqual(line.annotations.executor, executor)
+        assert.strictEqual(line.annotations.request, "r-7")
+        if (onWorker) assert.strictEqual(line.annotations.worker, 1)
+        else assert.isUndefined(line.annotations.worker)
+        assert.deepStrictEqual(line.spans, ["inside"])
+        assert.isFalse(
+          lines.some((line) => line.message[0] === "not shown at the default level"),
+          "a line below the minimum level is not logged"
+        )
+      })
+  )
+})
