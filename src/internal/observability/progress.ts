@@ -16,6 +16,7 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -52,6 +53,14 @@ export const schemaOf = (task: Task.Any): Task.AnySchema | undefined =>
 export const reporterFor = (task: Task.Any, send: (encoded: unknown) => void): Reporter | undefined =>
   schemaOf(task) === undefined ? undefined : { task, send }
 
+const render = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
 /** The Effect behind `Task.progress(value)`. */
 export const report = (value: unknown): Effect.Effect<void> =>
   Effect.withFiber((fiber) => {
@@ -69,12 +78,11 @@ export const report = (value: unknown): Effect.Effect<void> =>
     }
     const encoded = Schema.encodeUnknownExit(schema)(value)
     if (Exit.isFailure(encoded)) {
+      const issue = Cause.squash(encoded.cause)
       return Effect.die(
         new InvalidProgress({
           task: reporter.task.name,
-          message: `Task "${reporter.task.name}" reported a progress value its \`progress\` Schema refuses: ${String(
-            encoded.cause
-          )}`
+          message: `Task "${reporter.task.name}" reported a progress value its \`progress\` Schema refuses (got ${render(value)}): ${issue instanceof Error ? issue.message : String(issue)}`
         })
       )
     }
