@@ -1,6 +1,7 @@
 /**
  * `npm start`: count the primes below 6,000,000 on a pool of worker threads, with a live progress bar fed by
- * `Future.asCompleted`, then the same work serially on the main thread, and the speedup.
+ * `Future.asCompleted`, then the same work serially on the main thread, and the speedup; last, half the work as one
+ * long task whose progress bar is fed by the values it reports (`Future.progress`).
  *
  * Ctrl-C interrupts the main fiber in either phase: the pool's futures are interrupted (running tasks are stopped,
  * then their workers terminated), the executor's scope closes, the progress bar gives the cursor back, and the
@@ -12,7 +13,7 @@ import { SingleBar } from "cli-progress"
 import { Effect, Stream } from "effect"
 import * as os from "node:os"
 import { Executor, Future } from "../src/index.ts"
-import { countPrimes, countPrimesSync } from "./primes.ts"
+import { countPrimes, countPrimesReporting, countPrimesSync } from "./primes.ts"
 
 const LIMIT = Number(process.env.DEMO_LIMIT ?? 6_000_000)
 const SLICE = 100_000
@@ -68,6 +69,21 @@ const serial = Effect.suspend(() => {
   }).pipe(Effect.onInterrupt(() => Effect.log(`Ctrl-C: serial phase stopped after ${counted}/${ranges.length} ranges`)))
 })
 
+/**
+ * One long task on one worker, its progress bar fed by the values it reports (`Task.progress` inside, read here
+ * with `Future.progress`, a Stream that ends when the task does). Like the bar above, it draws only on a terminal.
+ */
+const oneLongTask = Effect.gen(function* () {
+  const future = yield* Executor.submit(countPrimesReporting, { from: 0, to: Math.ceil(LIMIT / 2), steps: 50 })
+  const bar = new SingleBar({ format: "  {bar} {percentage}% | one task | {primes} primes so far", hideCursor: true })
+  bar.start(50, 0, { primes: 0 })
+  yield* Future.progress(future).pipe(
+    Stream.runForEach(({ done, primes }) => Effect.sync(() => bar.update(done, { primes }))),
+    Effect.ensuring(Effect.sync(() => bar.stop()))
+  )
+  return yield* Future.result(future)
+})
+
 /** Boots every worker (each imports the task module once) so the timing below measures computing, not booting. */
 const warmUp = (workers: number) =>
   Effect.gen(function* () {
@@ -97,6 +113,8 @@ const main = Effect.gen(function* () {
     `serial: ${alone.millis.toFixed(0)} ms; pool: ${pooled.millis.toFixed(0)} ms; ` +
       `speedup ${(alone.millis / pooled.millis).toFixed(2)}x on ${workers} cores`
   )
+  yield* Effect.log(`One long task over the first half, reporting its progress...`)
+  yield* Effect.log(`It found ${yield* oneLongTask} primes`)
 }).pipe(
   Effect.provide(Executor.layerWorkerThreads({ maxWorkers: os.availableParallelism() })),
   // Runs after the layer's scope has closed: every worker is gone by the time this is printed.
