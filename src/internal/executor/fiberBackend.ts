@@ -97,8 +97,9 @@ const run = (job: Job): Effect.Effect<WireExit | ChunkResult> => {
  */
 const observed = <A>(job: Job, effect: Effect.Effect<A>): Effect.Effect<A> => {
   const annotated = Effect.annotateLogs(effect, "task", job.task.name)
-  const reporter = job.chunk ? undefined : Progress.reporterFor(job.task, (value) => Progress.publish(job, value))
-  return reporter === undefined ? annotated : Effect.provideService(annotated, Progress.CurrentReporter, reporter)
+  if (job.chunk || Progress.schemaOf(job.task) === undefined) return annotated
+  const reporter: Progress.Reporter = { task: job.task, send: (value) => Progress.publish(job, value) }
+  return Effect.provideService(annotated, Progress.CurrentReporter, reporter)
 }
 
 /** Runs the initializer once for the layer; if it does not succeed, the executor is broken. */

@@ -49,10 +49,6 @@ export const CurrentReporter = Context.Reference<Reporter | undefined>("effect-f
 export const schemaOf = (task: Task.Any): Task.AnySchema | undefined =>
   (task as { readonly progress?: Task.AnySchema | undefined }).progress
 
-/** A reporter for a task that declares `progress` (undefined for one that does not). */
-export const reporterFor = (task: Task.Any, send: (encoded: unknown) => void): Reporter | undefined =>
-  schemaOf(task) === undefined ? undefined : { task, send }
-
 const render = (value: unknown): string => {
   try {
     return JSON.stringify(value) ?? String(value)

@@ -175,8 +175,9 @@ const runResolved = (self: WorkerState, work: Work, current: Current, resolved: 
 /** The services one task runs with: the worker's, plus what its logs and its progress are charged to. */
 const taskContext = (self: WorkerState, id: number, task: Task.Any): Context.Context<never> => {
   const context = Context.add(self.context, Logs.CurrentTaskRun, { id, task: task.name })
-  const reporter = Progress.reporterFor(task, (value) => self.port.post({ _tag: "Progress", id, value }))
-  return reporter === undefined ? context : Context.add(context, Progress.CurrentReporter, reporter)
+  if (Progress.schemaOf(task) === undefined) return context
+  const reporter: Progress.Reporter = { task, send: (value) => self.port.post({ _tag: "Progress", id, value }) }
+  return Context.add(context, Progress.CurrentReporter, reporter)
 }
 
 /** Sends a task's (or chunk's) encoded outcome, moving its transferables; one that cannot be cloned fails it. */
