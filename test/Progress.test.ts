@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
 import { Executor, Future, Task } from "../src/index.ts"
 import { InvalidTask } from "../src/ExecutorError.ts"
+import { remoteTask } from "../src/internal/cluster/remoteTask.ts"
 import { invalidProgress, steps, stepsThenFail, stepThenWait, undeclaredProgress } from "./fixtures/observeTasks.ts"
 
 const layers: ReadonlyArray<readonly [string, Layer.Layer<Executor.Executor, unknown>]> = [
@@ -111,6 +112,21 @@ describe("Task.make: progress", () => {
       const exit = yield* Effect.exit(Task.progress(1))
       assert.isTrue(Exit.isFailure(exit))
       assert.include(String(exit), "InvalidProgress")
+    })
+  )
+})
+
+describe("a cluster runner", () => {
+  const runRemote = (task: string, payload: number) =>
+    remoteTask.run({ module: steps.module, task, payload, chunk: false }) as Effect.Effect<string>
+
+  it.effect("runs a task that reports progress as it would locally: its values are checked, then dropped", () =>
+    Effect.gen(function* () {
+      const reply = yield* runRemote("steps", 3)
+      assert.include(reply, "Success", reply)
+      assert.notInclude(reply, "InvalidProgress", reply)
+      const refused = yield* runRemote("invalidProgress", 7)
+      assert.include(refused, "InvalidProgress", refused)
     })
   )
 })

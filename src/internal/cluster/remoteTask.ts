@@ -18,6 +18,7 @@ import * as Schema from "effect/Schema"
 import * as ExecutorErrors from "../../ExecutorError.ts"
 import * as Task from "../../Task.ts"
 import * as TaskModules from "../transport/taskModules.ts"
+import * as Progress from "../observability/progress.ts"
 import { type ItemOutcome, jsonCodecs, type Outcome, outcomeToText, safely } from "./json.ts"
 
 /** Whether a task failed with one of the executor's own errors (a nested executor's, say): by its Schema. */
@@ -85,6 +86,16 @@ const findTask = (module: string, name: string): Effect.Effect<Task.Any, Executo
     }
   )
 
+/**
+ * Progress does not cross the cluster (a table write per value, read after the polling delay: see the README), but a
+ * task that reports it must run there as it does locally: its values are still checked against its Schema, then
+ * dropped.
+ */
+const withoutProgress = <A, E>(task: Task.Any, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Progress.schemaOf(task) === undefined
+    ? effect
+    : Effect.provideService(effect, Progress.CurrentReporter, { task, send: () => {} })
+
 /** Runs one request's task (or chunk) and answers with its outcome. */
 const run = ({ module, task: name, payload, chunk }: RemoteInput): Effect.Effect<Outcome> =>
   Effect.gen(function* () {
@@ -98,7 +109,13 @@ const run = ({ module, task: name, payload, chunk }: RemoteInput): Effect.Effect
         ? Result.succeed(exit.value)
         : Result.fail(new ExecutorErrors.DecodeError({ task: name, which: "payload", message: message(exit.cause) }))
     }
-    const runOne = (input: unknown) => Effect.exit(Effect.suspend(() => task.run(input)))
+    const runOne = (input: unknown) =>
+      Effect.exit(
+        withoutProgress(
+          task,
+          Effect.suspend(() => task.run(input))
+        )
+      )
     if (!chunk) {
       const input = decode(payload)
       if (Result.isFailure(input)) return executorError(input.failure)
