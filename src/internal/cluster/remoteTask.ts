@@ -94,7 +94,7 @@ const findTask = (module: string, name: string): Effect.Effect<Task.Any, Executo
 const withoutProgress = <A, E>(task: Task.Any, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Progress.schemaOf(task) === undefined
     ? effect
-    : Effect.provideService(effect, Progress.CurrentReporter, { task, send: () => {} })
+    : Effect.provideService(effect, Progress.CurrentReporter, () => ({ task, send: () => {} }))
 
 /** Runs one request's task (or chunk) and answers with its outcome. */
 const run = ({ module, task: name, payload, chunk }: RemoteInput): Effect.Effect<Outcome> =>

@@ -98,8 +98,8 @@ const run = (job: Job): Effect.Effect<WireExit | ChunkResult> => {
 const observed = <A>(job: Job, effect: Effect.Effect<A>): Effect.Effect<A> => {
   const annotated = Effect.annotateLogs(effect, "task", job.task.name)
   if (job.chunk || Progress.schemaOf(job.task) === undefined) return annotated
-  const reporter: Progress.Reporter = { task: job.task, send: (value) => Progress.publish(job, value) }
-  return Effect.provideService(annotated, Progress.CurrentReporter, reporter)
+  const target: Progress.Target = { task: job.task, send: (value) => Progress.publish(job, value) }
+  return Effect.provideService(annotated, Progress.CurrentReporter, () => target)
 }
 
 /** Runs the initializer once for the layer; if it does not succeed, the executor is broken. */

@@ -16,15 +16,15 @@ import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import * as References from "effect/References"
 
-/** The task a worker fiber belongs to (its children inherit it): what a forwarded log line is charged to. */
+/**
+ * The task a forwarded log line is charged to. The worker finds it in the async context its task runs in
+ * (`AsyncLocalStorage`, which Effect's fibers carry, and their children inherit): a lookup made only when a line is
+ * logged, so that a task that does not log pays nothing for it (a per-task service would cost every task).
+ */
 export interface TaskRun {
   readonly id: number
   readonly task: string
 }
-
-export const CurrentTaskRun = Context.Reference<TaskRun | undefined>("effect-futures/observability/CurrentTaskRun", {
-  defaultValue: () => undefined
-})
 
 /** A log line as it crosses from a worker: plain data that survives structured clone. */
 export interface LogEntry {
@@ -59,9 +59,12 @@ const cloneableRecord = (record: Readonly<Record<string, unknown>>): Record<stri
 }
 
 /** The logger a worker's tasks run with: each line becomes a `Log` message to the pool. */
-export const forwardingLogger = (post: (entry: LogEntry) => void): Logger.Logger<unknown, void> =>
+export const forwardingLogger = (
+  post: (entry: LogEntry) => void,
+  currentRun: () => TaskRun | undefined
+): Logger.Logger<unknown, void> =>
   Logger.make(({ cause, fiber, logLevel, message }) => {
-    const run = fiber.getRef(CurrentTaskRun)
+    const run = currentRun()
     const parts = Array.isArray(message) ? message : [message]
     post({
       _tag: "Log",
@@ -79,8 +82,11 @@ export const forwardingLogger = (post: (entry: LogEntry) => void): Logger.Logger
  * The services a worker runs its tasks with: the forwarding logger in place of the console ones (the tracer's
  * logger stays, so that a line still lands on the task's span as an event).
  */
-export const workerContext = (post: (entry: LogEntry) => void): Context.Context<never> =>
-  Context.make(Logger.CurrentLoggers, new Set([forwardingLogger(post), Logger.tracerLogger]))
+export const workerContext = (
+  post: (entry: LogEntry) => void,
+  currentRun: () => TaskRun | undefined
+): Context.Context<never> =>
+  Context.make(Logger.CurrentLoggers, new Set([forwardingLogger(post, currentRun), Logger.tracerLogger]))
 
 /** Replays a worker's log lines through the loggers of the executor that was built with `context`. */
 export type Emitter = (workerId: number, entry: LogEntry) => void

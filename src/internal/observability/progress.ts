@@ -35,11 +35,18 @@ export class InvalidProgress extends Data.TaggedError("InvalidProgress")<{
   readonly message: string
 }> {}
 
-/** What a running task reports its progress to: set by whoever runs a task that declares `progress`. */
-export interface Reporter {
+/** Where a running task's progress goes: the task (for its Schema) and what sends an encoded value on. */
+export interface Target {
   readonly task: Task.Any
   readonly send: (encoded: unknown) => void
 }
+
+/**
+ * Finds the running task's target (undefined when it declares no `progress`). A function rather than a value, so
+ * that a worker provides one for all its tasks (it looks the task up in its async context) and no task pays for a
+ * service of its own.
+ */
+export type Reporter = () => Target | undefined
 
 export const CurrentReporter = Context.Reference<Reporter | undefined>("effect-futures/observability/CurrentReporter", {
   defaultValue: () => undefined
@@ -60,7 +67,7 @@ const render = (value: unknown): string => {
 /** The Effect behind `Task.progress(value)`. */
 export const report = (value: unknown): Effect.Effect<void> =>
   Effect.withFiber((fiber) => {
-    const reporter = fiber.getRef(CurrentReporter)
+    const reporter = fiber.getRef(CurrentReporter)?.()
     const schema = reporter === undefined ? undefined : schemaOf(reporter.task)
     if (reporter === undefined || schema === undefined) {
       return Effect.die(

@@ -39,10 +39,13 @@ const loadError = (module: string, task: string, message: string): WireExit => (
   error: { _tag: "TaskLoadError", module, task, message }
 })
 
-/** The task an async context belongs to, and whether it has settled. */
-interface Owner {
-  readonly task: string
+/**
+ * The task an async context belongs to (its job's id and its name), whether it has settled, and where its progress
+ * goes: what an unhandled rejection, a log line or a progress value is charged to.
+ */
+interface Owner extends Logs.TaskRun {
   settled: boolean
+  readonly progress: Progress.Target | undefined
 }
 
 const renderReason = (reason: unknown): string =>
@@ -161,9 +164,8 @@ const runResolved = (self: WorkerState, work: Work, current: Current, resolved: 
   }
   const effect: Effect.Effect<WireExit | ChunkResult> =
     work._tag === "Run" ? runEncoded(resolved, work.payload) : runChunkEncoded(resolved, work.payloads)
-  const owner: Owner = { task: resolved.name, settled: false }
-  const context = taskContext(self, id, resolved)
-  const fiber = self.owners.run(owner, () => Effect.runForkWith(context)(effect))
+  const owner: Owner = { id, task: resolved.name, settled: false, progress: progressTarget(self, id, resolved) }
+  const fiber = self.owners.run(owner, () => Effect.runForkWith(self.context)(effect))
   current.fiber = fiber
   fiber.addObserver((exit) => {
     owner.settled = true
@@ -172,13 +174,25 @@ const runResolved = (self: WorkerState, work: Work, current: Current, resolved: 
   })
 }
 
-/** The services one task runs with: the worker's, plus what its logs and its progress are charged to. */
-const taskContext = (self: WorkerState, id: number, task: Task.Any): Context.Context<never> => {
-  const context = Context.add(self.context, Logs.CurrentTaskRun, { id, task: task.name })
-  if (Progress.schemaOf(task) === undefined) return context
-  const reporter: Progress.Reporter = { task, send: (value) => self.port.post({ _tag: "Progress", id, value }) }
-  return Context.add(context, Progress.CurrentReporter, reporter)
-}
+/** Where a task's progress values go (a `Progress` message), if it declares `progress`. */
+const progressTarget = (self: WorkerState, id: number, task: Task.Any): Progress.Target | undefined =>
+  Progress.schemaOf(task) === undefined
+    ? undefined
+    : { task, send: (value) => self.port.post({ _tag: "Progress", id, value }) }
+
+/**
+ * The services every task of this worker runs with, the same for all (a context per task would cost every task):
+ * its logs go to the pool, and its progress to its target, both found through the task's async context.
+ */
+const workerContext = (port: Port, owners: AsyncLocalStorage<Owner>): Context.Context<never> =>
+  Context.add(
+    Logs.workerContext(
+      (entry) => port.post(entry),
+      () => owners.getStore()
+    ),
+    Progress.CurrentReporter,
+    () => owners.getStore()?.progress
+  )
 
 /** Sends a task's (or chunk's) encoded outcome, moving its transferables; one that cannot be cloned fails it. */
 const postOutcome = (port: Port, id: number, task: string, exit: Exit.Exit<unknown>) => {
@@ -247,16 +261,17 @@ const boot = (self: WorkerState, init: WorkerInit) => {
 }
 
 export const runWorker = (port: Port, init: WorkerInit): void => {
+  const owners = new AsyncLocalStorage<Owner>()
   const self: WorkerState = {
     port,
-    owners: new AsyncLocalStorage<Owner>(),
+    owners,
     modules: new Map(),
     loading: new Map(),
     interrupted: new Set(),
     tripped: new Map(),
     waiting: [],
     cells: init.claims === undefined ? undefined : new Int32Array(init.claims),
-    context: Logs.workerContext((entry) => port.post(entry)),
+    context: workerContext(port, owners),
     current: undefined
   }
   watchUnhandled(self)
