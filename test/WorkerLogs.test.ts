@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Logger, References } from "effect"
 import { Executor } from "../src/index.ts"
-import { logsInside } from "./fixtures/observeTasks.ts"
+import { logsFromChild, logsInside } from "./fixtures/observeTasks.ts"
 
 interface Line {
   readonly message: ReadonlyArray<unknown>
@@ -59,5 +59,23 @@ describe.each(layers)("%s: a task's logs", (_label, layer, executor, onWorker) =
           "a line below the minimum level is not logged"
         )
       })
+  )
+
+  it.live("logged from a fiber the task forked, after an asynchronous step, still carry the task's name", () =>
+    Effect.gen(function* () {
+      const { lines, loggers } = recording()
+      const results = yield* Effect.forEach([1, 2], (n) =>
+        Effect.flatMap(Executor.submit(logsFromChild, n), (future) => future)
+      ).pipe(Effect.provide(Layer.provide(layer, loggers)))
+      assert.deepStrictEqual(results, [1, 2])
+      const fromChild = lines.filter((line) => line.message[0] === "from a child fiber")
+      assert.deepStrictEqual(
+        fromChild.map((line) => [line.message[1], line.annotations.task, line.annotations.executor]),
+        [
+          [1, "logsFromChild", executor],
+          [2, "logsFromChild", executor]
+        ]
+      )
+    })
   )
 })
