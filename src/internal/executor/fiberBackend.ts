@@ -11,9 +11,12 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as References from "effect/References"
 import * as Result from "effect/Result"
+import type * as Task from "../../Task.ts"
 import { BrokenExecutor, taskDefectFrom } from "../../ExecutorError.ts"
 import type { Backend, Host } from "./backend.ts"
 import type { Job } from "../job/job.ts"
@@ -27,7 +30,7 @@ import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 export const make = (concurrency: number, initializer: Initializer | undefined) => (host: Host) =>
   Effect.gen(function* () {
     if (initializer !== undefined) yield* initialize(initializer, host)
-    const runFork = Effect.runForkWith(yield* Effect.context<never>())
+    const runFork = forkPerTask(yield* Effect.context<never>())
     const live = new Set<Fiber.Fiber<unknown>>()
     let busy = 0
 
@@ -35,7 +38,7 @@ export const make = (concurrency: number, initializer: Initializer | undefined) 
       start: (job) => {
         if (busy >= concurrency) return false
         busy++
-        const fiber = runFork(observed(job, run(job)))
+        const fiber = runFork(job.task)(withProgress(job, run(job)))
         job.slot = fiber
         live.add(fiber)
         fiber.addObserver((exit) => {
@@ -92,14 +95,29 @@ const run = (job: Job): Effect.Effect<WireExit | ChunkResult> => {
 }
 
 /**
- * A job's Effect with what a worker gives its task too: logs annotated with the task (the executor's name comes
- * from the layer's services), and a progress reporter for a task that declares `progress`.
+ * Forks a task's fiber with the layer's services and its logs annotated `task` (the layer's carry `executor`), as
+ * a worker's lines are. One context per task (made the first time it runs), not per job: annotating each job's
+ * Effect cost ~0.5 µs of CPU per task, measured on a no-op task.
  */
-const observed = <A>(job: Job, effect: Effect.Effect<A>): Effect.Effect<A> => {
-  const annotated = Effect.annotateLogs(effect, "task", job.task.name)
-  if (job.chunk || Progress.schemaOf(job.task) === undefined) return annotated
+const forkPerTask = (context: Context.Context<never>) => {
+  const forks = new WeakMap<Task.Any, ReturnType<typeof Effect.runForkWith<never>>>()
+  const annotations = Context.get(context, References.CurrentLogAnnotations)
+  return (task: Task.Any) => {
+    let fork = forks.get(task)
+    if (fork === undefined) {
+      const annotated = { ...annotations, task: task.name }
+      fork = Effect.runForkWith(Context.add(context, References.CurrentLogAnnotations, annotated))
+      forks.set(task, fork)
+    }
+    return fork
+  }
+}
+
+/** A job's Effect, with a progress reporter if its task declares `progress`. */
+const withProgress = <A>(job: Job, effect: Effect.Effect<A>): Effect.Effect<A> => {
+  if (job.chunk || Progress.schemaOf(job.task) === undefined) return effect
   const target: Progress.Target = { task: job.task, send: (value) => Progress.publish(job, value) }
-  return Effect.provideService(annotated, Progress.CurrentReporter, () => target)
+  return Effect.provideService(effect, Progress.CurrentReporter, () => target)
 }
 
 /** Runs the initializer once for the layer; if it does not succeed, the executor is broken. */
