@@ -24,10 +24,10 @@ const jobIn = (state: Job.State): Job.Job => {
       break
     case "Done":
       Job.dispatch(job, 150)
-      Job.finish(job)
+      Job.finish(job, "completed", 200)
       break
     case "Cancelled":
-      Job.cancel(job)
+      Job.cancel(job, 200)
       break
   }
   assert.strictEqual(job.state, state)
@@ -43,9 +43,13 @@ const table: ReadonlyArray<{
   { name: "dispatch", run: (job) => Job.dispatch(job, 200), to: { Queued: "Dispatched" } },
   { name: "requeue", run: Job.requeue, to: { Dispatched: "Queued" } },
   { name: "markRunning", run: Job.markRunning, to: { Dispatched: "Running", Running: "Running" } },
-  { name: "finish", run: Job.finish, to: { Dispatched: "Done", Running: "Done" } },
+  { name: "finish", run: (job) => Job.finish(job, "completed", 200), to: { Dispatched: "Done", Running: "Done" } },
   { name: "failQueued", run: Job.failQueued, to: { Queued: "Done" } },
-  { name: "cancel", run: Job.cancel, to: { Queued: "Cancelled", Dispatched: "Cancelled", Running: "Cancelled" } }
+  {
+    name: "cancel",
+    run: (job) => Job.cancel(job, 200),
+    to: { Queued: "Cancelled", Dispatched: "Cancelled", Running: "Cancelled" }
+  }
 ]
 
 describe("Job", () => {
@@ -109,7 +113,7 @@ describe("Job", () => {
     const job = jobIn("Running")
     const seen: Array<Exit.Exit<unknown, unknown>> = []
     job.resume = (exit) => seen.push(exit)
-    Job.finish(job)
+    Job.finish(job, "completed", 200)
     Job.settle(job, Exit.succeed(42))
     assert.deepStrictEqual(seen, [Exit.succeed(42)])
     assert.isUndefined(job.resume)

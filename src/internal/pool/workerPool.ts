@@ -40,6 +40,7 @@ import * as Claims from "./claims.ts"
 import { encodePayload } from "../wire/codec.ts"
 import { payloadNotCloneable } from "../wire/transfer.ts"
 import type { Backend, Host } from "../executor/core.ts"
+import * as Tracing from "../observability/tracing.ts"
 import * as Job from "../job/job.ts"
 import * as Lifecycle from "../executor/lifecycle.ts"
 import * as Policy from "./policy.ts"
@@ -533,7 +534,15 @@ const dispatch = (self: PoolState, worker: PoolWorker, job: Job.Job) => {
             payloads: job.payload as Array<unknown>,
             claim
           }
-        : { _tag: "Run", id: job.id, module: job.task.module, task: job.task.name, payload: job.payload, claim }
+        : {
+            _tag: "Run",
+            id: job.id,
+            module: job.task.module,
+            task: job.task.name,
+            payload: job.payload,
+            claim,
+            trace: job.trace === undefined ? undefined : Tracing.contextOf(job.trace)
+          }
     )
   } catch (cause) {
     // The encoded payload cannot be serialized (a function, a symbol...): fail this task; the worker is fine.

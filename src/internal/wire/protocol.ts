@@ -14,12 +14,39 @@ export interface ChunkResult {
   readonly failure: WireExit | undefined
 }
 
-/** How a task ended, as it crosses the boundary. `value` and `error` are Schema-encoded. */
-export type WireExit =
+/**
+ * How a task ended, as it crosses the boundary. `value` and `error` are Schema-encoded. `spans`: the spans the task
+ * opened and closed in the worker, when it ran under a caller's span (`Run.trace`), for the caller to re-emit.
+ */
+export type WireExit = (
   | { readonly _tag: "Success"; readonly value: unknown }
   | { readonly _tag: "Failure"; readonly error: unknown }
   | { readonly _tag: "ExecutorError"; readonly error: WireExecutorError }
   | { readonly _tag: "Interrupted" }
+) & { readonly spans?: ReadonlyArray<WireSpan> | undefined }
+
+/** The caller's task span, as a worker needs it to parent the spans a task opens (an `ExternalSpan`). */
+export interface TraceContext {
+  readonly traceId: string
+  readonly spanId: string
+  readonly sampled: boolean
+}
+
+/** A span a task opened and ended in a worker, as it crosses back (see `observability/tracing.ts`). */
+export interface WireSpan {
+  readonly name: string
+  readonly spanId: string
+  /** The span it nests under: the caller's task span or another span of this list. */
+  readonly parentId: string | undefined
+  readonly kind: "internal" | "server" | "client" | "producer" | "consumer"
+  /** Epoch nanoseconds. */
+  readonly startTime: bigint
+  readonly endTime: bigint
+  readonly attributes: ReadonlyArray<readonly [string, string | number | boolean | bigint]>
+  readonly events: ReadonlyArray<readonly [string, bigint, Record<string, unknown>]>
+  /** Why it ended in failure (the cause, rendered); absent when it succeeded. */
+  readonly failure: string | undefined
+}
 
 /**
  * The executor-level errors a worker itself can report for a task, in their wire form: the encoded form of their
@@ -43,6 +70,8 @@ export type ToWorker =
       readonly payload: unknown
       /** The claim cell (see `claims.ts`) the worker must win before starting; absent when not pre-queued. */
       readonly claim: number | undefined
+      /** The caller's task span, when the caller traces: the task runs under it. Absent when tracing is off. */
+      readonly trace?: TraceContext | undefined
     }
   | {
       readonly _tag: "RunChunk"

@@ -9,7 +9,8 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Task from "../../Task.ts"
 import { type Codecs, codecsOf, defectToWire, encodeExit, safely, schemaFailure } from "./codec.ts"
-import type { ChunkResult, WireExit } from "./protocol.ts"
+import type { ChunkResult, TraceContext, WireExit, WireSpan } from "./protocol.ts"
+import * as Tracing from "../observability/tracing.ts"
 
 /**
  * Decodes the payload and calls `run`: the task's Effect, or the outcome if it could not even start. For a Schema
@@ -44,10 +45,20 @@ const isWire = (value: Effect.Effect<unknown, unknown> | WireExit): value is Wir
  * Runs a task on an encoded payload and encodes the outcome: what a worker does for one task, and what the
  * in-process executor does so that both keep exactly the same semantics.
  */
-export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<WireExit> => {
+export const runEncoded = (task: Task.Any, payload: unknown, trace?: TraceContext): Effect.Effect<WireExit> => {
   const prepared = prepare(task, payload)
   if (isWire(prepared)) return Effect.succeed(prepared)
+  if (trace !== undefined) return runTraced(task, prepared, trace)
   return Effect.map(Effect.exit(prepared), (exit) => encodeExit(task, exit))
+}
+
+/** On a worker, under the caller's task span: the spans the task ended go back with its outcome. */
+const runTraced = (task: Task.Any, effect: Effect.Effect<unknown, unknown>, trace: TraceContext) => {
+  const spans: Array<WireSpan> = []
+  return Effect.map(Effect.exit(Tracing.runInWorker(effect, trace, spans)), (exit): WireExit => {
+    const wire = encodeExit(task, exit)
+    return spans.length === 0 ? wire : { ...wire, spans }
+  })
 }
 
 /**
