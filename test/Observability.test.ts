@@ -3,6 +3,9 @@
  * task's own spans nest under, on every local layer.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import * as http from "node:http"
+import { fileURLToPath } from "node:url"
 import { Clock, Effect, Exit, Layer, Metric, Option, References, Tracer } from "effect"
 import { Executor, Future } from "../src/index.ts"
 import * as Tracing from "../src/internal/observability/tracing.ts"
@@ -202,3 +205,83 @@ for (const [label, makeLayer, workers] of layers) {
     )
   })
 }
+
+describe("examples/observability.ts", () => {
+  it.live("exports the task spans, nested, and the metrics over OTLP to a receiver (no collector needed)", () =>
+    Effect.gen(function* () {
+      const received = yield* Effect.acquireRelease(startReceiver, (receiver) => Effect.sync(() => receiver.close()))
+      const { code, stdout, stderr } = yield* Effect.promise(() => runExample(received.url))
+      assert.strictEqual(code, 0, stderr)
+      assert.match(stdout, /stats: 3 completed, 1 failed/)
+      assert.match(stdout, /effect_futures_tasks_completed_total\{executor="example",task="fibEach"\} 3/)
+      const spans = received
+        .bodies("/v1/traces")
+        .flatMap((body: any) =>
+          body.resourceSpans.flatMap((resource: any) => resource.scopeSpans.flatMap((scope: any) => scope.spans))
+        )
+      const tasks = spans.filter((span: any) => span.name === "effect_futures.task")
+      const fibs = spans.filter((span: any) => span.name === "fib")
+      assert.strictEqual(tasks.length, 4)
+      assert.strictEqual(fibs.length, 5)
+      for (const span of fibs) {
+        const parent = tasks.find((task: any) => task.spanId === span.parentSpanId)
+        assert.isDefined(parent, "a worker's span nests under a task span")
+        assert.strictEqual(span.traceId, parent.traceId)
+      }
+      const metrics = received
+        .bodies("/v1/metrics")
+        .flatMap((body: any) =>
+          body.resourceMetrics.flatMap((resource: any) => resource.scopeMetrics.flatMap((scope: any) => scope.metrics))
+        )
+        .map((metric: any) => metric.name)
+      for (const name of [
+        "effect_futures_tasks_submitted_total",
+        "effect_futures_tasks_completed_total",
+        "effect_futures_tasks_failed_total",
+        "effect_futures_workers",
+        "effect_futures_queue_wait_seconds",
+        "effect_futures_run_seconds"
+      ]) {
+        assert.include(metrics, name)
+      }
+    }).pipe(Effect.scoped)
+  )
+})
+
+/** A tiny OTLP/HTTP receiver: keeps every JSON body posted to it, by path. */
+const startReceiver = Effect.callback<{
+  readonly url: string
+  readonly bodies: (path: string) => ReadonlyArray<unknown>
+  readonly close: () => void
+}>((resume) => {
+  const bodies: Array<readonly [string, unknown]> = []
+  const server = http.createServer((request, response) => {
+    let body = ""
+    request.on("data", (chunk) => (body += chunk))
+    request.on("end", () => {
+      bodies.push([request.url ?? "", JSON.parse(body)])
+      response.writeHead(200, { "content-type": "application/json" })
+      response.end("{}")
+    })
+  })
+  server.listen(0, "127.0.0.1", () => {
+    const { port } = server.address() as { port: number }
+    resume(
+      Effect.succeed({
+        url: `http://127.0.0.1:${port}`,
+        bodies: (path) => bodies.filter(([at]) => at === path).map(([, body]) => body),
+        close: () => server.close()
+      })
+    )
+  })
+})
+
+const runExample = (url: string) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [fileURLToPath(new URL("../examples/observability.ts", import.meta.url))],
+      { timeout: 60_000, env: { ...process.env, OTLP_URL: url } },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+    )
+  })
