@@ -73,12 +73,15 @@ export const end = (trace: TaskTrace, exit: Exit.Exit<unknown, unknown>): void =
   trace.span.end(trace.clock.currentTimeNanosUnsafe(), exit)
 }
 
-/** What a worker needs to parent the task's spans. */
-export const contextOf = (trace: TaskTrace): TraceContext => ({
-  traceId: trace.span.traceId,
-  spanId: trace.span.spanId,
-  sampled: trace.span.sampled
-})
+/** What a worker needs to parent the task's spans, as a W3C `traceparent`. */
+export const contextOf = (trace: TaskTrace): TraceContext =>
+  `00-${trace.span.traceId}-${trace.span.spanId}-${trace.span.sampled ? "01" : "00"}`
+
+/** The caller's task span on the worker's side: an external parent, from its `traceparent`. */
+const parentOf = (context: TraceContext): Tracer.ExternalSpan => {
+  const [, traceId, spanId, flags] = context.split("-")
+  return Tracer.externalSpan({ traceId, spanId, sampled: flags === "01" })
+}
 
 /** Runs a task in process under its span, in the caller's tracer. */
 export const runInProcess = <A, E>(effect: Effect.Effect<A, E>, trace: TaskTrace): Effect.Effect<A, E> =>
@@ -148,7 +151,7 @@ export const runInWorker = <A, E>(
   ended: Array<WireSpan>
 ): Effect.Effect<A, E> =>
   effect.pipe(
-    Effect.withParentSpan(Tracer.externalSpan(context)),
+    Effect.withParentSpan(parentOf(context)),
     Effect.provideService(Tracer.Tracer, Tracer.make({ span: (options) => new ForwardedSpan(options, ended) }))
   )
 
