@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
 import * as http from "node:http"
 import { fileURLToPath } from "node:url"
-import { Clock, Effect, Exit, Layer, Metric, Option, References, Tracer } from "effect"
+import { Clock, Effect, Exit, Layer, Metric, Option, References, Stream, Tracer } from "effect"
 import { Executor, Future } from "../src/index.ts"
 import * as Tracing from "../src/internal/observability/tracing.ts"
 import { forever, traced } from "./fixtures/observabilityTasks.ts"
@@ -168,6 +168,24 @@ for (const [label, makeLayer, workers] of layers) {
         // Children end before their parents.
         const endOf = (span: Tracer.NativeSpan) => (span.status as { endTime: bigint }).endTime
         assert.isTrue(endOf(inner) <= endOf(outer) && endOf(outer) <= endOf(task))
+      })
+    )
+
+    it.live("map in chunks: a task span per chunk, and the spans its items open nest under it", () =>
+      Effect.gen(function* () {
+        const { spans, tracer } = memoryTracer()
+        const values = yield* Stream.runCollect(Executor.map(traced, [1, 2, 3, 4], { chunksize: 2 })).pipe(
+          Effect.withSpan("caller"),
+          Effect.provide(makeLayer(`chunks-${label}`)),
+          Effect.provideService(Tracer.Tracer, tracer)
+        )
+        assert.deepStrictEqual(Array.from(values), [1, 2, 3, 4])
+        const tasks = spans.filter((span) => span.name === "effect_futures.task")
+        assert.strictEqual(tasks.length, 2)
+        for (const task of tasks) assert.strictEqual(task.attributes.get("chunk"), true)
+        const outers = spans.filter((span) => span.name === "outer")
+        assert.strictEqual(outers.length, 4)
+        for (const outer of outers) assert.include(tasks, parentOf(outer))
       })
     )
 

@@ -235,7 +235,7 @@ const finish = (self: CoreState, job: Job.Job, wire: WireExit | ChunkResult) => 
   }
   Job.finish(job, completed ? "completed" : "failed", self.clock.currentTimeMillisUnsafe())
   // The task's own spans, from its worker, close before the task span does (in `settle`).
-  const spans = job.trace === undefined || job.chunk ? undefined : (wire as WireExit).spans
+  const spans = job.trace === undefined ? undefined : wire.spans
   if (spans !== undefined) Tracing.reemit(job.trace!, spans)
   // The future settles before the job leaves the running set: a shutdown waiting for the executor to drain
   // resumes after every future it waited for is done.

@@ -532,7 +532,8 @@ const dispatch = (self: PoolState, worker: PoolWorker, job: Job.Job) => {
             module: job.task.module,
             task: job.task.name,
             payloads: job.payload as Array<unknown>,
-            claim
+            claim,
+            trace: job.trace === undefined ? undefined : Tracing.contextOf(job.trace)
           }
         : {
             _tag: "Run",

@@ -153,7 +153,9 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
         return next()
       }
       const effect: Effect.Effect<WireExit | ChunkResult> =
-        work._tag === "Run" ? runEncoded(resolved, work.payload, work.trace) : runChunkEncoded(resolved, work.payloads)
+        work._tag === "Run"
+          ? runEncoded(resolved, work.payload, work.trace)
+          : runChunkEncoded(resolved, work.payloads, work.trace)
       const owner: Owner = { task: resolved.name, settled: false }
       const fiber = owners.run(owner, () => Effect.runFork(effect))
       slot.fiber = fiber

@@ -12,6 +12,8 @@ import type { WorkerReportedError } from "./codec.ts"
 export interface ChunkResult {
   readonly values: ReadonlyArray<unknown>
   readonly failure: WireExit | undefined
+  /** The spans the chunk's items ended in the worker, when it ran under a caller's span (see `WireExit`). */
+  readonly spans?: ReadonlyArray<WireSpan> | undefined
 }
 
 /**
@@ -80,6 +82,7 @@ export type ToWorker =
       readonly task: string
       readonly payloads: ReadonlyArray<unknown>
       readonly claim: number | undefined
+      readonly trace?: TraceContext | undefined
     }
   | { readonly _tag: "Interrupt"; readonly id: number }
 

@@ -68,7 +68,7 @@ const runTraced = (task: Task.Any, effect: Effect.Effect<unknown, unknown>, trac
  * which is what lets `map` with a chunksize approach a raw worker loop. An item that goes async is awaited, and
  * interrupting the chunk interrupts it.
  */
-export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
+const runChunkUntraced = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
   Effect.gen(function* () {
     const codecs = codecsOf(task)
     // Items run with the chunk's services, not the default ones: under `layerFibers` that is what keeps a test's
@@ -104,3 +104,22 @@ export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>
     }
     return { values, failure: undefined }
   })
+
+/** Runs a chunk (`runChunkUntraced`), on a worker under the caller's task span if `trace` is given. */
+export const runChunkEncoded = (
+  task: Task.Any,
+  payloads: ReadonlyArray<unknown>,
+  trace?: TraceContext
+): Effect.Effect<ChunkResult> =>
+  trace === undefined ? runChunkUntraced(task, payloads) : runChunkTraced(task, payloads, trace)
+
+/**
+ * A chunk under the caller's task span: its items run with the chunk's services (`runForkWith`), so the spans they
+ * open nest under that span too; they go back with the chunk's result.
+ */
+const runChunkTraced = (task: Task.Any, payloads: ReadonlyArray<unknown>, trace: TraceContext) => {
+  const spans: Array<WireSpan> = []
+  return Effect.map(Tracing.runInWorker(runChunkUntraced(task, payloads), trace, spans), (result): ChunkResult =>
+    spans.length === 0 ? result : { ...result, spans }
+  )
+}
