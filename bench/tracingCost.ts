@@ -1,7 +1,8 @@
 /**
  * The cost of tracing per task (issue 19): the no-op scenario of `child.ts` on worker threads, with tracing off
  * (Effect's default tracer) or on (a tracer that makes Effect's native spans and keeps none, under a parent span), in
- * this fresh process. Prints one JSON line: tasks per second and this process's CPU time (all threads) per task.
+ * this fresh process. Prints one JSON line: tasks per second, this process's CPU time (all threads) per task, and
+ * the main thread's alone (where the caller's side of the executor runs).
  *
  * Usage: node bench/tracingCost.ts <off|on> [tasks] (after `npm run build`: it runs the built package)
  */
@@ -25,11 +26,18 @@ const discarding = Tracer.make({ span: (options) => new Tracer.NativeSpan(option
 const program = Effect.gen(function* () {
   yield* batch(1000)
   const cpu = process.cpuUsage()
+  const mainCpu = process.threadCpuUsage()
   const started = performance.now()
   yield* batch(tasks)
   const seconds = (performance.now() - started) / 1000
   const used = process.cpuUsage(cpu)
-  return { mode, tasksPerSecond: tasks / seconds, cpuMicrosPerTask: (used.user + used.system) / tasks }
+  const mainUsed = process.threadCpuUsage(mainCpu)
+  return {
+    mode,
+    tasksPerSecond: tasks / seconds,
+    cpuMicrosPerTask: (used.user + used.system) / tasks,
+    mainThreadCpuMicrosPerTask: (mainUsed.user + mainUsed.system) / tasks
+  }
 }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: WORKERS, minWorkers: WORKERS })))
 
 const traced =

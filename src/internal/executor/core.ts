@@ -233,21 +233,23 @@ const finish = (self: CoreState, job: Job.Job, wire: WireExit | ChunkResult) => 
     exit = decodeExit(job.task, wire as WireExit)
     completed = Exit.isSuccess(exit)
   }
-  Job.finish(job, completed ? "completed" : "failed", self.clock.currentTimeMillisUnsafe())
+  const now = self.clock.currentTimeMillisUnsafe()
+  Job.finish(job, completed ? "completed" : "failed", now)
   // The task's own spans, from its worker, close before the task span does (in `settle`).
   const spans = job.trace === undefined ? undefined : wire.spans
   if (spans !== undefined) Tracing.reemit(job.trace!, spans)
   // The future settles before the job leaves the running set: a shutdown waiting for the executor to drain
   // resumes after every future it waited for is done.
   Job.settle(job, exit)
-  leaveRunning(self, job)
+  leaveRunning(self, job, now)
 }
 
 const fail = (self: CoreState, job: Job.Job, error: unknown) => {
   const outcome = (error as { _tag?: string })._tag === "WorkerCrashed" ? "crashed" : "failed"
-  if (!Job.finish(job, outcome, self.clock.currentTimeMillisUnsafe())) return
+  const now = self.clock.currentTimeMillisUnsafe()
+  if (!Job.finish(job, outcome, now)) return
   Job.settle(job, Exit.fail(error))
-  leaveRunning(self, job)
+  leaveRunning(self, job, now)
 }
 
 const requeue = (self: CoreState, job: Job.Job) => {
@@ -291,9 +293,9 @@ const makeHost = (self: CoreState): Host => ({
   breakWith: (error) => breakWith(self, error)
 })
 
-const leaveRunning = (self: CoreState, job: Job.Job) => {
+const leaveRunning = (self: CoreState, job: Job.Job, now: number) => {
   self.running.delete(job)
-  self.runTimes.add(self.clock.currentTimeMillisUnsafe() - job.dispatchedAt)
+  self.runTimes.add(now - job.dispatchedAt)
   checkIdle(self)
 }
 
@@ -331,7 +333,8 @@ const awaitJob = (self: CoreState, job: Job.Job) =>
 
 /** The future's fiber was interrupted (cancel, interrupt, shutdown): withdraw or stop its job. */
 const cancelJob = (self: CoreState, job: Job.Job) => {
-  switch (Job.cancel(job, self.clock.currentTimeMillisUnsafe())) {
+  const now = self.clock.currentTimeMillisUnsafe()
+  switch (Job.cancel(job, now)) {
     case "Queued":
       self.queue.size--
       self.admission.wake()
@@ -340,7 +343,7 @@ const cancelJob = (self: CoreState, job: Job.Job) => {
     case "Dispatched":
     case "Running":
       self.backend.stop(job)
-      leaveRunning(self, job)
+      leaveRunning(self, job, now)
       pump(self)
       return
   }
@@ -353,8 +356,9 @@ const cancelIfPending = (self: CoreState, job: Job.Job): boolean => {
     return true
   }
   if (job.state !== "Dispatched" || !self.backend.cancelPending(job)) return false
-  Job.cancel(job, self.clock.currentTimeMillisUnsafe())
-  leaveRunning(self, job)
+  const now = self.clock.currentTimeMillisUnsafe()
+  Job.cancel(job, now)
+  leaveRunning(self, job, now)
   pump(self)
   return true
 }
