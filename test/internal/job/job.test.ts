@@ -4,9 +4,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Exit from "effect/Exit"
-import * as Job from "../../src/internal/job/job.ts"
-import * as Metrics from "../../src/internal/observability/metrics.ts"
-import { double } from "../fixtures/tasks.ts"
+import * as Job from "../../../src/internal/job/job.ts"
+import * as Metrics from "../../../src/internal/observability/metrics.ts"
+import { double } from "../../fixtures/tasks.ts"
 
 const states: ReadonlyArray<Job.State> = ["Queued", "Dispatched", "Running", "Done", "Cancelled"]
 
