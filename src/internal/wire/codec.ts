@@ -41,6 +41,8 @@ export interface Codecs {
   readonly decodeSuccess: Parser
   readonly encodeError: Parser
   readonly decodeError: Parser
+  /** Whether a value thrown by a `Task.sync` body is the task's typed error (`Schema.is` of its error Schema). */
+  readonly isError: Guard
 }
 
 type Guard = (input: unknown) => boolean
@@ -71,7 +73,8 @@ export const codecsOf = (task: Task.Any): Codecs => {
       encodeSuccess: Schema.encodeUnknownExit(task.success),
       decodeSuccess: Schema.decodeUnknownExit(task.success),
       encodeError: Schema.encodeUnknownExit(task.error),
-      decodeError: Schema.decodeUnknownExit(task.error)
+      decodeError: Schema.decodeUnknownExit(task.error),
+      isError: Schema.is(task.error)
     }
     cache.set(task, codecs)
   }

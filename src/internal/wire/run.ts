@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Task from "../../Task.ts"
+import * as Task from "../../Task.ts"
 import { type Codecs, codecsOf, defectToWire, encodeExit, safely, schemaFailure } from "./codec.ts"
 import type { ChunkResult, WireExit } from "./protocol.ts"
 
@@ -45,6 +45,7 @@ const isWire = (value: Effect.Effect<unknown, unknown> | WireExit): value is Wir
  * in-process executor does so that both keep exactly the same semantics.
  */
 export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<WireExit> => {
+  if (Task.isSync(task)) return Effect.sync(() => runSyncOne(task, payload))
   const prepared = prepare(task, payload)
   if (isWire(prepared)) return Effect.succeed(prepared)
   return Effect.map(Effect.exit(prepared), (exit) => encodeExit(task, exit))
@@ -58,6 +59,9 @@ export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<Wire
  * interrupting the chunk interrupts it.
  */
 export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
+  Task.isSync(task) ? Effect.sync(() => runSyncChunk(task, payloads)) : runEffectChunk(task, payloads)
+
+const runEffectChunk = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
   Effect.gen(function* () {
     const codecs = codecsOf(task)
     // Items run with the chunk's services, not the default ones: under `layerFibers` that is what keeps a test's
@@ -93,3 +97,69 @@ export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>
     }
     return { values, failure: undefined }
   })
+
+type AnySync = Task.SyncTask<string, any, any, any>
+
+/** What a `Task.sync` body threw: its typed failure if the error Schema accepts it, else a defect. */
+const thrownToWire = (task: AnySync, codecs: Codecs, thrown: unknown): WireExit =>
+  codecs.isError(thrown) ? encodeExit(task, Exit.fail(thrown)) : defectToWire(thrown)
+
+/** Decodes the payload (unless the caller's encode already checked it) and calls the body: its value, or the outcome. */
+const callSync = (task: AnySync, codecs: Codecs, payload: unknown): { value: unknown } | WireExit => {
+  let input = payload
+  if (!codecs.payloadIsEncoded) {
+    const decoded = safely(codecs.decodePayload, payload)
+    if (Exit.isFailure(decoded)) return schemaFailure("DecodeError", task, "payload", decoded.cause)
+    input = decoded.value
+  }
+  try {
+    return { value: task.runSync(input) }
+  } catch (thrown) {
+    return thrownToWire(task, codecs, thrown)
+  }
+}
+
+const runSyncOne = (task: AnySync, payload: unknown): WireExit => {
+  const codecs = codecsOf(task)
+  const called = callSync(task, codecs, payload)
+  return "_tag" in called ? called : encodeExit(task, Exit.succeed(called.value))
+}
+
+/**
+ * A chunk of a `Task.sync` task: one plain loop, no Effect and no fiber per item, stopping at the first item that
+ * does not succeed (as `runEffectChunk`). A payload Schema without transformations is not decoded again, and a bare
+ * primitive success is checked with `typeof` (`successGuard`), so a number → number item costs a call and a test.
+ */
+const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult => {
+  const codecs = codecsOf(task)
+  const body = task.runSync
+  const guard = codecs.successGuard
+  const values: Array<unknown> = []
+  const decode = codecs.payloadIsEncoded ? undefined : codecs.decodePayload
+  for (let i = 0; i < payloads.length; i++) {
+    let input = payloads[i]
+    if (decode !== undefined) {
+      const decoded = safely(decode, input)
+      if (Exit.isFailure(decoded)) {
+        return { values, failure: schemaFailure("DecodeError", task, "payload", decoded.cause) }
+      }
+      input = decoded.value
+    }
+    let value: unknown
+    try {
+      value = body(input)
+    } catch (thrown) {
+      return { values, failure: thrownToWire(task, codecs, thrown) }
+    }
+    if (guard !== undefined && guard(value)) {
+      values.push(value)
+      continue
+    }
+    const encoded = safely(codecs.encodeSuccess, value)
+    if (Exit.isFailure(encoded)) {
+      return { values, failure: schemaFailure("EncodeError", task, "success", encoded.cause) }
+    }
+    values.push(encoded.value)
+  }
+  return { values, failure: undefined }
+}
