@@ -34,6 +34,14 @@ export interface Codecs {
    * sizeable share of `map`'s per-item cost); a value that fails the test goes through the parser for its message.
    */
   readonly payloadGuard: Guard | undefined
+  /**
+   * True when the encoded form of the payload (or the success) is a number: a batch of them crosses as one
+   * `Float64Array` (lossless for every JS number, `-0` and `NaN` included), which structured clone copies as bytes.
+   * Measured here per item of a 1,000-item chunk: ~13 ns to send and ~13 ns to receive a plain array of numbers,
+   * against ~1 ns to receive a transferred `Float64Array` (the caller's side of `map` is its bottleneck).
+   */
+  readonly payloadIsNumber: boolean
+  readonly successIsNumber: boolean
   readonly successGuard: Guard | undefined
   readonly encodePayload: Parser
   readonly decodePayload: Parser
@@ -67,6 +75,8 @@ export const codecsOf = (task: Task.Any): Codecs => {
       payloadIsEncoded: SchemaAST.toEncoded(task.payload.ast) === task.payload.ast,
       successIsEncoded: SchemaAST.toEncoded(task.success.ast) === task.success.ast,
       payloadGuard: guardOf(task.payload.ast),
+      payloadIsNumber: SchemaAST.toEncoded(task.payload.ast)._tag === "Number",
+      successIsNumber: SchemaAST.toEncoded(task.success.ast)._tag === "Number",
       successGuard: guardOf(task.success.ast),
       encodePayload: Schema.encodeUnknownExit(task.payload),
       decodePayload: Schema.decodeUnknownExit(task.payload),
@@ -98,10 +108,12 @@ const everyIndex = (values: ReadonlyArray<unknown>, guard: Guard): boolean => {
 export const encodePayloads = (
   task: Task.Any,
   inputs: ReadonlyArray<unknown>
-): Result.Result<Array<unknown>, ExecutorError.EncodeError> => {
+): Result.Result<ArrayLike<unknown>, ExecutorError.EncodeError> => {
   const codecs = codecsOf(task)
   const guard = codecs.payloadGuard
-  if (guard !== undefined && everyIndex(inputs, guard)) return Result.succeed(inputs.slice())
+  if (guard !== undefined && everyIndex(inputs, guard)) {
+    return Result.succeed(codecs.payloadIsNumber ? new Float64Array(inputs as ReadonlyArray<number>) : inputs.slice())
+  }
   const encode = codecs.encodePayload
   // Filled with push, not preallocated: a holey array makes structured clone take its sparse path, measured here at
   // ~90 µs per postMessage of 1,000 numbers against ~23 µs for a packed one (on the caller's thread, per chunk).
@@ -115,7 +127,7 @@ export const encodePayloads = (
     }
     encoded.push(exit.value)
   }
-  return Result.succeed(encoded)
+  return Result.succeed(codecs.payloadIsNumber ? new Float64Array(encoded as Array<number>) : encoded)
 }
 
 /** Encodes the caller's payload before it leaves; a payload that fails its Schema never reaches a worker. */
@@ -243,10 +255,10 @@ export interface Batch {
 
 export const decodeChunk = (task: Task.Any, chunk: ChunkResult): Batch => {
   const codecs = codecsOf(task)
-  let values = chunk.values
+  let values: ReadonlyArray<unknown> = ArrayBuffer.isView(chunk.values) ? unpack(chunk.values) : chunk.values
   if (!codecs.successIsEncoded) {
     const decodedValues: Array<unknown> = []
-    for (const value of chunk.values) {
+    for (const value of values) {
       const decoded = safely(codecs.decodeSuccess, value)
       if (Exit.isFailure(decoded)) {
         const error = new ExecutorError.DecodeError({
@@ -264,3 +276,20 @@ export const decodeChunk = (task: Task.Any, chunk: ChunkResult): Batch => {
   const exit = decodeExit(task, chunk.failure)
   return { values, failure: Exit.isFailure(exit) ? exit.cause : undefined }
 }
+
+/**
+ * A batch's numbers as the plain array `Batch.values` is. Preallocated, then filled: ~1.5 ns per item here against
+ * ~4 for `push` and ~23 for `Array.from`. (Holey, but full; it is not sent on: numbers cross as `Float64Array`.)
+ */
+const unpack = (numbers: Float64Array): Array<number> => {
+  const values = new Array<number>(numbers.length)
+  for (let i = 0; i < numbers.length; i++) values[i] = numbers[i]
+  return values
+}
+
+/**
+ * A batch's encoded values for the trip back: one `Float64Array` when the success's encoded form is a number
+ * (see `Codecs.successIsNumber`; the worker transfers its buffer), else the array itself.
+ */
+export const packValues = (codecs: Codecs, values: Array<unknown>): ChunkResult["values"] =>
+  codecs.successIsNumber ? new Float64Array(values as Array<number>) : values

@@ -8,9 +8,12 @@
  */
 import type { WorkerReportedError } from "./codec.ts"
 
-/** How a chunk ended: the encoded values of the items that succeeded, in order, then the first that did not. */
+/**
+ * How a chunk ended: the encoded values of the items that succeeded, in order, then the first that did not. Numbers
+ * cross as one `Float64Array` (see `Codecs.successIsNumber` in `codec.ts`).
+ */
 export interface ChunkResult {
-  readonly values: ReadonlyArray<unknown>
+  readonly values: ReadonlyArray<unknown> | Float64Array
   readonly failure: WireExit | undefined
 }
 
@@ -49,7 +52,8 @@ export type ToWorker =
       readonly id: number
       readonly module: string
       readonly task: string
-      readonly payloads: ReadonlyArray<unknown>
+      /** The encoded payloads; numbers as one `Float64Array` (see `Codecs.payloadIsNumber` in `codec.ts`). */
+      readonly payloads: ArrayLike<unknown>
       readonly claim: number | undefined
     }
   | { readonly _tag: "Interrupt"; readonly id: number }

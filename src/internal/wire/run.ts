@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Task from "../../Task.ts"
-import { type Codecs, codecsOf, defectToWire, encodeExit, safely, schemaFailure } from "./codec.ts"
+import { type Codecs, codecsOf, defectToWire, encodeExit, packValues, safely, schemaFailure } from "./codec.ts"
 import type { ChunkResult, WireExit } from "./protocol.ts"
 
 /**
@@ -58,10 +58,10 @@ export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<Wire
  * which is what lets `map` with a chunksize approach a raw worker loop. An item that goes async is awaited, and
  * interrupting the chunk interrupts it.
  */
-export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
+export const runChunkEncoded = (task: Task.Any, payloads: ArrayLike<unknown>): Effect.Effect<ChunkResult> =>
   Task.isSync(task) ? Effect.sync(() => runSyncChunk(task, payloads)) : runEffectChunk(task, payloads)
 
-const runEffectChunk = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
+const runEffectChunk = (task: Task.Any, payloads: ArrayLike<unknown>): Effect.Effect<ChunkResult> =>
   Effect.gen(function* () {
     const codecs = codecsOf(task)
     // Items run with the chunk's services, not the default ones: under `layerFibers` that is what keeps a test's
@@ -76,7 +76,7 @@ const runEffectChunk = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effec
       if (Exit.isExit(prepared)) {
         exit = prepared
       } else if (isWire(prepared)) {
-        return { values, failure: prepared }
+        return { values: packValues(codecs, values), failure: prepared }
       } else {
         const fiber = runFork(prepared)
         exit = fiber.pollUnsafe() ?? (yield* Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber)))
@@ -93,9 +93,9 @@ const runEffectChunk = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effec
           continue
         }
       }
-      return { values, failure: encodeExit(task, exit) }
+      return { values: packValues(codecs, values), failure: encodeExit(task, exit) }
     }
-    return { values, failure: undefined }
+    return { values: packValues(codecs, values), failure: undefined }
   })
 
 type AnySync = Task.SyncTask<string, any, any, any>
@@ -141,7 +141,10 @@ const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult 
     if (decode !== undefined) {
       const decoded = safely(decode, input)
       if (Exit.isFailure(decoded)) {
-        return { values, failure: schemaFailure("DecodeError", task, "payload", decoded.cause) }
+        return {
+          values: packValues(codecs, values),
+          failure: schemaFailure("DecodeError", task, "payload", decoded.cause)
+        }
       }
       input = decoded.value
     }
@@ -149,7 +152,7 @@ const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult 
     try {
       value = body(input)
     } catch (thrown) {
-      return { values, failure: thrownToWire(task, codecs, thrown) }
+      return { values: packValues(codecs, values), failure: thrownToWire(task, codecs, thrown) }
     }
     if (guard !== undefined && guard(value)) {
       values.push(value)
@@ -157,9 +160,12 @@ const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult 
     }
     const encoded = safely(codecs.encodeSuccess, value)
     if (Exit.isFailure(encoded)) {
-      return { values, failure: schemaFailure("EncodeError", task, "success", encoded.cause) }
+      return {
+        values: packValues(codecs, values),
+        failure: schemaFailure("EncodeError", task, "success", encoded.cause)
+      }
     }
     values.push(encoded.value)
   }
-  return { values, failure: undefined }
+  return { values: packValues(codecs, values), failure: undefined }
 }
