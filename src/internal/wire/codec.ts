@@ -41,6 +41,13 @@ export interface Codecs {
    * against ~1 ns to receive a transferred `Float64Array` (the caller's side of `map` is its bottleneck).
    */
   readonly payloadIsNumber: boolean
+  /**
+   * For a `Schema.Struct` of bare primitives (no checks, transformations, optional keys or index signatures), its
+   * encode is "copy the declared keys, each passing a `typeof` test": ~25 ns per item here against ~150 ns for the
+   * parser call and its `Exit`. Returns the copy, or `undefined` when unsure (then the parser decides).
+   */
+  readonly payloadCopy: Copy | undefined
+  readonly successCopy: Copy | undefined
   readonly successIsNumber: boolean
   readonly successGuard: Guard | undefined
   readonly encodePayload: Parser
@@ -66,6 +73,34 @@ const guardOf = (ast: SchemaAST.AST): Guard | undefined =>
     ? primitiveGuards[ast._tag]
     : undefined
 
+type Copy = (input: unknown) => Record<string, unknown> | undefined
+
+const structCopyOf = (ast: SchemaAST.AST): Copy | undefined => {
+  if (!SchemaAST.isObjects(ast) || ast.checks !== undefined || ast.encoding !== undefined) return undefined
+  if (ast.context !== undefined || ast.encodingChecks !== undefined || ast.indexSignatures.length > 0) return undefined
+  const keys: Array<string> = []
+  const guards: Array<Guard> = []
+  for (const property of ast.propertySignatures) {
+    const guard = guardOf(property.type)
+    if (typeof property.name !== "string" || property.name === "__proto__" || guard === undefined) return undefined
+    keys.push(property.name)
+    guards.push(guard)
+  }
+  return (input) => {
+    // Only plain objects: anything else (a class instance, inherited keys...) is left to the parser.
+    if (typeof input !== "object" || input === null || Object.getPrototypeOf(input) !== Object.prototype) {
+      return undefined
+    }
+    const copy: Record<string, unknown> = {}
+    for (let i = 0; i < keys.length; i++) {
+      const value = (input as Record<string, unknown>)[keys[i]]
+      if (!guards[i](value)) return undefined
+      copy[keys[i]] = value
+    }
+    return copy
+  }
+}
+
 const cache = new WeakMap<Task.Any, Codecs>()
 
 export const codecsOf = (task: Task.Any): Codecs => {
@@ -77,6 +112,8 @@ export const codecsOf = (task: Task.Any): Codecs => {
       payloadGuard: guardOf(task.payload.ast),
       payloadIsNumber: SchemaAST.toEncoded(task.payload.ast)._tag === "Number",
       successIsNumber: SchemaAST.toEncoded(task.success.ast)._tag === "Number",
+      payloadCopy: structCopyOf(task.payload.ast),
+      successCopy: structCopyOf(task.success.ast),
       successGuard: guardOf(task.success.ast),
       encodePayload: Schema.encodeUnknownExit(task.payload),
       decodePayload: Schema.decodeUnknownExit(task.payload),
@@ -115,10 +152,16 @@ export const encodePayloads = (
     return Result.succeed(codecs.payloadIsNumber ? new Float64Array(inputs as ReadonlyArray<number>) : inputs.slice())
   }
   const encode = codecs.encodePayload
+  const copy = codecs.payloadCopy
   // Filled with push, not preallocated: a holey array makes structured clone take its sparse path, measured here at
   // ~90 µs per postMessage of 1,000 numbers against ~23 µs for a packed one (on the caller's thread, per chunk).
   const encoded: Array<unknown> = []
   for (let i = 0; i < inputs.length; i++) {
+    const copied = copy?.(inputs[i])
+    if (copied !== undefined) {
+      encoded.push(copied)
+      continue
+    }
     const exit = safely(encode, inputs[i])
     if (Exit.isFailure(exit)) {
       return Result.fail(

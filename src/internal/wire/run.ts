@@ -87,6 +87,11 @@ const runEffectChunk = (task: Task.Any, payloads: ArrayLike<unknown>): Effect.Ef
           values.push(exit.value)
           continue
         }
+        const copied = codecs.successCopy?.(exit.value)
+        if (copied !== undefined) {
+          values.push(copied)
+          continue
+        }
         const encoded = safely(codecs.encodeSuccess, exit.value)
         if (Exit.isSuccess(encoded)) {
           values.push(encoded.value)
@@ -134,6 +139,7 @@ const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult 
   const codecs = codecsOf(task)
   const body = task.runSync
   const guard = codecs.successGuard
+  const copy = codecs.successCopy
   const values: Array<unknown> = []
   const decode = codecs.payloadIsEncoded ? undefined : codecs.decodePayload
   for (let i = 0; i < payloads.length; i++) {
@@ -156,6 +162,11 @@ const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult 
     }
     if (guard !== undefined && guard(value)) {
       values.push(value)
+      continue
+    }
+    const copied = copy?.(value)
+    if (copied !== undefined) {
+      values.push(copied)
       continue
     }
     const encoded = safely(codecs.encodeSuccess, value)
