@@ -645,24 +645,27 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
       }).pipe(withExecutor({ workers: 2 }))
     )
 
-    it.live("numbers cross a batch packed, and arrive as a plain array with -0, NaN and large values intact", () =>
-      Effect.gen(function* () {
-        const executor = yield* Executor.Executor
-        // (`halveOrBoom` throws for NaN and negative numbers.)
-        const cases = [
-          [halveOrBoom, [-0, 1.5, 2 ** 53, Infinity], (n: number) => n / 2],
-          [double, [-0, NaN, 1.5, 2 ** 53, -Infinity], (n: number) => n * 2]
-        ] as const
-        for (const [task, inputs, expected] of cases) {
-          const batch = yield* yield* executor.submitBatch(task, inputs)
-          assert.isTrue(Array.isArray(batch.values), `${task.name}: Batch.values is an array`)
-          assert.isUndefined(batch.failure)
-          assert.strictEqual(batch.values.length, inputs.length)
-          inputs.forEach((n, i) => assert.isTrue(Object.is(batch.values[i], expected(n)), `${task.name}[${i}]: ${n}`))
-        }
-        const out = yield* Stream.runCollect(Executor.map(halveOrBoom, [0, -0, 4], { chunksize: 3 }))
-        assert.isTrue(Object.is(Array.from(out)[1], -0))
-      }).pipe(withExecutor({ workers: 2 }))
+    // (-0 is checked for worker pools in test/internal/codec.test.ts: the cluster's JSON cannot carry it.)
+    it.live(
+      "numbers cross a batch packed, and arrive as a plain array with NaN, infinities and large values intact",
+      () =>
+        Effect.gen(function* () {
+          const executor = yield* Executor.Executor
+          // (`halveOrBoom` throws for NaN and negative numbers.)
+          const cases = [
+            [halveOrBoom, [0.25, 1.5, 2 ** 53, Infinity], (n: number) => n / 2],
+            [double, [1e-300, NaN, 1.5, 2 ** 53, -Infinity], (n: number) => n * 2]
+          ] as const
+          for (const [task, inputs, expected] of cases) {
+            const batch = yield* yield* executor.submitBatch(task, inputs)
+            assert.isTrue(Array.isArray(batch.values), `${task.name}: Batch.values is an array`)
+            assert.isUndefined(batch.failure)
+            assert.strictEqual(batch.values.length, inputs.length)
+            inputs.forEach((n, i) => assert.isTrue(Object.is(batch.values[i], expected(n)), `${task.name}[${i}]: ${n}`))
+          }
+          const out = yield* Stream.runCollect(Executor.map(halveOrBoom, [0, 3, Infinity], { chunksize: 3 }))
+          assert.deepStrictEqual(Array.from(out), [0, 1.5, Infinity])
+        }).pipe(withExecutor({ workers: 2 }))
     )
 
     it.live("a queued sync task that is cancelled, or whose map is interrupted, never runs", () =>

@@ -3,11 +3,13 @@
  * aside and let the parser decide.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { ExecutorError, Task } from "../../src/index.ts"
 import { codecsOf, decodeChunk, encodePayloads } from "../../src/internal/wire/codec.ts"
+import { runChunkEncoded } from "../../src/internal/wire/run.ts"
 
 const module = "file:///virtual/codecTasks.ts"
 const Point = Schema.Struct({ name: Schema.String, x: Schema.Number, y: Schema.Number })
@@ -89,4 +91,17 @@ describe("batch codecs", () => {
     assert.isTrue(Array.isArray(batch.values))
     assert.isTrue(Object.is(batch.values[1], -0))
   })
+
+  it.effect("a chunk of numbers runs from a Float64Array and answers one, -0 kept both ways", () =>
+    Effect.gen(function* () {
+      const encoded = encodePayloads(numbers, [-0, 7])
+      assert.isTrue(Result.isSuccess(encoded))
+      const result = yield* runChunkEncoded(numbers, (encoded as Result.Success<ArrayLike<unknown>, unknown>).success)
+      assert.instanceOf(result.values, Float64Array)
+      assert.isUndefined(result.failure)
+      const batch = decodeChunk(numbers, result)
+      assert.deepStrictEqual(batch.values, [-0, 7])
+      assert.isTrue(Object.is(batch.values[0], -0))
+    })
+  )
 })
