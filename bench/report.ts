@@ -72,6 +72,27 @@ const metrics: ReadonlyArray<Metric> = [
     baseline: "raw-pipelined"
   },
   {
+    scenario: "noop",
+    key: "callerUsPerTask",
+    label: "no-op: CPU of the caller's thread per task, µs",
+    higherIsBetter: false,
+    baseline: "raw"
+  },
+  {
+    scenario: "noopBridge",
+    key: "callerUsPerTask",
+    label: "no-op, Promise caller (Bridge runner): CPU of the caller's thread per task, µs",
+    higherIsBetter: false,
+    baseline: "piscina"
+  },
+  {
+    scenario: "noopManagedRuntime",
+    key: "callerUsPerTask",
+    label: "no-op, `ManagedRuntime.runPromise` per task: CPU of the caller's thread per task, µs",
+    higherIsBetter: false,
+    baseline: "piscina"
+  },
+  {
     scenario: "noopBridge",
     key: "tasksPerSecond",
     label: "no-op tasks/s, 64 in flight, Promise caller (ours: the Bridge runner's `run`)",

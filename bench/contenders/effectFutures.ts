@@ -5,7 +5,16 @@
 import { Effect, Fiber, ManagedRuntime, Schedule, Stream } from "effect"
 import { Bridge, Executor, Future } from "effect-futures"
 import { doubleSync, fib, noop, spin, stamp, sumItem } from "../tasks.ts"
-import { type Contender, item, type MapLargeResult, mapWindow, settle, withConcurrency, WORKERS } from "./types.ts"
+import {
+  type Contender,
+  item,
+  type MapLargeResult,
+  mapWindow,
+  noopWindow,
+  settle,
+  withConcurrency,
+  WORKERS
+} from "./types.ts"
 
 type Kind = "threads" | "processes"
 
@@ -22,9 +31,9 @@ const makeRun =
 /** The no-op window from Promise code: `runOne(i)` runs one no-op task and resolves with its value. */
 const promiseWindow = async (runOne: (i: number) => Promise<unknown>, tasks: number, inFlight: number) => {
   await withConcurrency(1000, 64, runOne)
-  const started = performance.now()
+  const ended = noopWindow()
   await withConcurrency(tasks, inFlight, runOne)
-  return { tasksPerSecond: tasks / ((performance.now() - started) / 1000) }
+  return ended(tasks)
 }
 
 /** Samples RSS and the chunks in flight (queued + busy) every 100 ms while `program` runs. */
@@ -59,12 +68,12 @@ const makeContender = (options: Executor.WorkerOptions, kind: Kind = "threads"):
       run(
         Effect.gen(function* () {
           yield* warm
-          const started = performance.now()
+          const ended = noopWindow()
           yield* Effect.forEach(range(tasks), (i) => Effect.flatMap(Executor.submit(noop, i), Future.result), {
             concurrency: inFlight,
             discard: true
           })
-          return { tasksPerSecond: tasks / ((performance.now() - started) / 1000) }
+          return ended(tasks)
         })
       ),
     burst: (tasks) =>

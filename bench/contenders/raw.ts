@@ -4,7 +4,7 @@
  * (the ceiling for a message-per-task design), and batches for `map`.
  */
 import { Worker } from "node:worker_threads"
-import { type Contender, mapWindow, settle, WORKERS } from "./types.ts"
+import { type Contender, mapWindow, noopWindow, settle, WORKERS } from "./types.ts"
 
 const rawWorker = new URL("../workers/rawWorker.mjs", import.meta.url)
 
@@ -89,11 +89,11 @@ const rawContender = (perWorker: number): Contender => ({
   noop: async (tasks, inFlight) => {
     const pool = await makePool(perWorker)
     await inFlightLoop(pool.run, 1000, inFlight)
-    const started = performance.now()
+    const ended = noopWindow()
     await inFlightLoop(pool.run, tasks, inFlight)
-    const seconds = (performance.now() - started) / 1000
+    const result = ended(tasks)
     await pool.close()
-    return { tasksPerSecond: tasks / seconds }
+    return result
   },
   burst: async (tasks) => {
     const pool = await makePool(perWorker)

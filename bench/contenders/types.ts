@@ -3,6 +3,8 @@
  */
 export interface NoopResult {
   readonly tasksPerSecond: number
+  /** CPU the caller's own thread spent per task during the window, µs (`process.threadCpuUsage`). */
+  readonly callerUsPerTask: number
 }
 export interface BurstResult {
   readonly tasksPerSecond: number
@@ -82,6 +84,19 @@ export const mapWindow = () => {
     return {
       itemsPerSecond: items / ((performance.now() - started) / 1000),
       callerNsPerItem: ((used.user + used.system) * 1000) / items
+    }
+  }
+}
+
+/** Starts a no-op window: call the result with the task count when it ends. */
+export const noopWindow = () => {
+  const started = performance.now()
+  const cpu = process.threadCpuUsage()
+  return (tasks: number): NoopResult => {
+    const used = process.threadCpuUsage(cpu)
+    return {
+      tasksPerSecond: tasks / ((performance.now() - started) / 1000),
+      callerUsPerTask: (used.user + used.system) / tasks
     }
   }
 }
