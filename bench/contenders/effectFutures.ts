@@ -39,11 +39,11 @@ const promiseWindow = async (runOne: (i: number) => Promise<unknown>, tasks: num
 /** Samples RSS and the chunks in flight (queued + busy) every 100 ms while `program` runs. */
 const sampled = <A, E>(program: Effect.Effect<A, E, Executor.Executor>) =>
   Effect.gen(function* () {
-    const samples = { rssPeak: process.memoryUsage().rss, chunks: 0 }
+    const samples = { rss: [process.memoryUsage().rss], chunks: 0 }
     const sampler = yield* Effect.forkChild(
       Effect.repeat(
         Effect.map(Executor.stats, (stats) => {
-          samples.rssPeak = Math.max(samples.rssPeak, process.memoryUsage().rss)
+          samples.rss.push(process.memoryUsage().rss)
           samples.chunks = Math.max(samples.chunks, stats.queued + stats.busy)
         }),
         Schedule.spaced(100)
@@ -51,7 +51,15 @@ const sampled = <A, E>(program: Effect.Effect<A, E, Executor.Executor>) =>
     )
     const result = yield* program
     yield* Fiber.interrupt(sampler)
-    return { result, ...samples }
+    return {
+      result,
+      rssPeak: Math.max(...samples.rss),
+      // Half-way through the window: V8 and the workers have sized their heaps by then; what RSS gains after it is
+      // what the map holds on to.
+      rssHalf: samples.rss[Math.floor(samples.rss.length / 2)],
+      rssThreeQuarters: samples.rss[Math.floor((samples.rss.length * 3) / 4)],
+      chunks: samples.chunks
+    }
   })
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
@@ -171,13 +179,15 @@ const makeContender = (options: Executor.WorkerOptions, kind: Kind = "threads"):
           yield* warm
           const rssStart = process.memoryUsage().rss
           const ended = mapWindow()
-          const { rssPeak, chunks } = yield* sampled(
+          const { chunks, rssHalf, rssPeak, rssThreeQuarters } = yield* sampled(
             Stream.runDrain(Executor.map(doubleSync, Stream.range(0, items - 1), { chunksize: chunk }))
           )
           const mb = (bytes: number) => bytes / 1024 / 1024
           const result: MapLargeResult = {
             ...ended(items),
             rssStartMb: mb(rssStart),
+            rssHalfMb: mb(rssHalf),
+            rssThreeQuartersMb: mb(rssThreeQuarters),
             rssPeakMb: mb(rssPeak),
             rssEndMb: mb(process.memoryUsage().rss),
             maxChunksInFlight: chunks

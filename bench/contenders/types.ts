@@ -27,8 +27,10 @@ export interface MapResult {
 export interface MapLargeResult {
   readonly itemsPerSecond: number
   readonly callerNsPerItem: number
-  /** RSS after warming up, the highest sampled while mapping (every 100 ms) and at the end. */
+  /** RSS after warming up, half-way and three quarters through the window, the highest sampled (every 100 ms), at the end. */
   readonly rssStartMb: number
+  readonly rssHalfMb: number
+  readonly rssThreeQuartersMb: number
   readonly rssPeakMb: number
   readonly rssEndMb: number
   /** The most chunks submitted and not yet consumed at any sample (the executor's queued + busy). */
