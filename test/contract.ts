@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Stream } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { makeBoard } from "./fixtures/latch.ts"
-import { halveOrBoom, pointSum, syncBadResult, syncMark, syncUndeclared } from "./fixtures/syncTasks.ts"
+import { halveOrBoom, pointFlip, pointSum, syncBadResult, syncMark, syncUndeclared } from "./fixtures/syncTasks.ts"
 import { badResult, Boom, double, failWith, gated, record, throws } from "./fixtures/tasks.ts"
 
 /** Options every layer understands; each suite maps `workers` to its own option (`maxWorkers` or `concurrency`). */
@@ -629,6 +629,13 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.deepStrictEqual(
           Array.from(sums),
           points.map(({ label, x, y }) => ({ label, sum: x + y }))
+        )
+        const records = inputs.map((i) => ({ label: `r${i}`, x: i + 0.5, on: i % 3 === 0, dropped: i }))
+        const flipped = yield* Stream.runCollect(Executor.map(pointFlip, records, { chunksize: 32 }))
+        assert.deepStrictEqual(
+          Array.from(flipped),
+          records.map(({ label, on, x }) => ({ label: label.toUpperCase(), x: -x, on: !on })),
+          "records of primitives cross as columns and come back as records, keys the Schema does not know dropped"
         )
         const badPoint = yield* Effect.flip(
           Stream.runCollect(Executor.map(pointSum, [{ label: "p", x: 1, y: Infinity }], { chunksize: 4 }))

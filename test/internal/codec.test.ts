@@ -8,7 +8,7 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { ExecutorError, Task } from "../../src/index.ts"
-import { codecsOf, decodeChunk, encodePayloads } from "../../src/internal/wire/codec.ts"
+import { codecsOf, decodeChunk, encodePayloads, packPayloads, unpackPayloads } from "../../src/internal/wire/codec.ts"
 import { runChunkEncoded } from "../../src/internal/wire/run.ts"
 
 const module = "file:///virtual/codecTasks.ts"
@@ -102,6 +102,34 @@ describe("batch codecs", () => {
       const batch = decodeChunk(numbers, result)
       assert.deepStrictEqual(batch.values, [-0, 7])
       assert.isTrue(Object.is(batch.values[0], -0))
+    })
+  )
+
+  it.effect("records of primitives cross as columns: payloads to the worker, results back, records again", () =>
+    Effect.gen(function* () {
+      const inputs = [
+        { name: "a", x: -0, y: NaN },
+        { name: "b", x: 2, y: 3 }
+      ]
+      const encoded = encodePayloads(points, inputs)
+      assert.isTrue(Result.isSuccess(encoded))
+      const packed = packPayloads(points, (encoded as Result.Success<ArrayLike<unknown>, unknown>).success)
+      assert.deepInclude(packed, { _tag: "Columns", length: 2, keys: ["name", "x", "y"] })
+      assert.deepStrictEqual(unpackPayloads(packed), inputs)
+      const result = yield* runChunkEncoded(points, packed)
+      assert.deepInclude(result.values, { _tag: "Columns", length: 2 })
+      const batch = decodeChunk(points, result)
+      assert.deepStrictEqual(batch.values, inputs)
+      assert.isTrue(Object.is((batch.values[0] as { x: number }).x, -0))
+      // Any other Schema's payloads go as they are.
+      const plain = [1, 2]
+      assert.strictEqual(
+        packPayloads(
+          Task.sync("codecPlain", { module, payload: Schema.Unknown, success: Schema.Unknown, run: (u) => u }),
+          plain
+        ),
+        plain
+      )
     })
   )
 })

@@ -37,7 +37,7 @@
 import * as Effect from "effect/Effect"
 import { BrokenExecutor, EncodeError, TaskLoadError, WorkerCrashed } from "../../ExecutorError.ts"
 import * as Claims from "./claims.ts"
-import { encodePayload } from "../wire/codec.ts"
+import { encodePayload, packPayloads } from "../wire/codec.ts"
 import { payloadNotCloneable } from "../wire/transfer.ts"
 import type { Backend, Host } from "../executor/core.ts"
 import * as Job from "../job/job.ts"
@@ -530,7 +530,7 @@ const dispatch = (self: PoolState, worker: PoolWorker, job: Job.Job) => {
             id: job.id,
             module: job.task.module,
             task: job.task.name,
-            payloads: job.payload as Array<unknown>,
+            payloads: packPayloads(job.task, job.payload as ArrayLike<unknown>),
             claim
           }
         : { _tag: "Run", id: job.id, module: job.task.module, task: job.task.name, payload: job.payload, claim }

@@ -14,7 +14,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import * as ExecutorError from "../../ExecutorError.ts"
 import type * as Task from "../../Task.ts"
-import type { ChunkResult, WireExecutorError, WireExit } from "./protocol.ts"
+import type { ChunkResult, ColumnBatch, WireExecutorError, WireExit } from "./protocol.ts"
 
 export type { ChunkResult }
 
@@ -48,6 +48,9 @@ export interface Codecs {
    */
   readonly payloadCopy: Copy | undefined
   readonly successCopy: Copy | undefined
+  /** The same Structs' keys, for batches that cross as columns (`ColumnBatch`); undefined for any other Schema. */
+  readonly payloadColumns: Layout | undefined
+  readonly successColumns: Layout | undefined
   readonly successIsNumber: boolean
   readonly successGuard: Guard | undefined
   readonly encodePayload: Parser
@@ -74,6 +77,20 @@ const guardOf = (ast: SchemaAST.AST): Guard | undefined =>
     : undefined
 
 type Copy = (input: unknown) => Record<string, unknown> | undefined
+
+/** A Struct of bare primitives: its keys in order, and which of them hold numbers. */
+interface Layout {
+  readonly keys: ReadonlyArray<string>
+  readonly numeric: ReadonlyArray<boolean>
+}
+
+const layoutOf = (ast: SchemaAST.AST): Layout | undefined =>
+  structCopyOf(ast) === undefined || !SchemaAST.isObjects(ast)
+    ? undefined
+    : {
+        keys: ast.propertySignatures.map((property) => property.name as string),
+        numeric: ast.propertySignatures.map((property) => property.type._tag === "Number")
+      }
 
 const structCopyOf = (ast: SchemaAST.AST): Copy | undefined => {
   if (!SchemaAST.isObjects(ast) || ast.checks !== undefined || ast.encoding !== undefined) return undefined
@@ -114,6 +131,8 @@ export const codecsOf = (task: Task.Any): Codecs => {
       successIsNumber: SchemaAST.toEncoded(task.success.ast)._tag === "Number",
       payloadCopy: structCopyOf(task.payload.ast),
       successCopy: structCopyOf(task.success.ast),
+      payloadColumns: layoutOf(task.payload.ast),
+      successColumns: layoutOf(task.success.ast),
       successGuard: guardOf(task.success.ast),
       encodePayload: Schema.encodeUnknownExit(task.payload),
       decodePayload: Schema.decodeUnknownExit(task.payload),
@@ -298,7 +317,7 @@ export interface Batch {
 
 export const decodeChunk = (task: Task.Any, chunk: ChunkResult): Batch => {
   const codecs = codecsOf(task)
-  let values: ReadonlyArray<unknown> = ArrayBuffer.isView(chunk.values) ? unpack(chunk.values) : chunk.values
+  const values: ReadonlyArray<unknown> = unpackValues(chunk.values)
   if (!codecs.successIsEncoded) {
     const decodedValues: Array<unknown> = []
     for (const value of values) {
@@ -313,10 +332,14 @@ export const decodeChunk = (task: Task.Any, chunk: ChunkResult): Batch => {
       }
       decodedValues.push(decoded.value)
     }
-    values = decodedValues
+    return withFailure(task, decodedValues, chunk.failure)
   }
-  if (chunk.failure === undefined) return { values, failure: undefined }
-  const exit = decodeExit(task, chunk.failure)
+  return withFailure(task, values, chunk.failure)
+}
+
+const withFailure = (task: Task.Any, values: ReadonlyArray<unknown>, failure: WireExit | undefined): Batch => {
+  if (failure === undefined) return { values, failure: undefined }
+  const exit = decodeExit(task, failure)
   return { values, failure: Exit.isFailure(exit) ? exit.cause : undefined }
 }
 
@@ -335,4 +358,52 @@ const unpack = (numbers: Float64Array): Array<number> => {
  * (see `Codecs.successIsNumber`; the worker transfers its buffer), else the array itself.
  */
 export const packValues = (codecs: Codecs, values: Array<unknown>): ChunkResult["values"] =>
-  codecs.successIsNumber ? new Float64Array(values as Array<number>) : values
+  codecs.successIsNumber
+    ? new Float64Array(values as Array<number>)
+    : codecs.successColumns !== undefined
+      ? toColumns(codecs.successColumns, values as ReadonlyArray<Record<string, unknown>>)
+      : values
+
+/** A chunk's values as the caller's `Batch` holds them: a plain array, whichever form they crossed in. */
+export const unpackValues = (values: ChunkResult["values"]): ReadonlyArray<unknown> =>
+  ArrayBuffer.isView(values) ? unpack(values) : isColumnBatch(values) ? fromColumns(values) : values
+
+const isColumnBatch = (values: unknown): values is ColumnBatch =>
+  (values as { readonly _tag?: unknown })._tag === "Columns"
+
+/**
+ * A batch of encoded records (each with the layout's keys, as `structCopyOf` or the parser made them) as columns;
+ * the worker pool sends payloads so (`packPayloads`), and workers answer so.
+ */
+const toColumns = (layout: Layout, records: ReadonlyArray<Record<string, unknown>>): ColumnBatch => {
+  const length = records.length
+  const columns = layout.keys.map((key, k) => {
+    const column = layout.numeric[k] ? new Float64Array(length) : new Array<unknown>(length)
+    for (let i = 0; i < length; i++) column[i] = records[i][key] as never
+    return column
+  })
+  return { _tag: "Columns", length, keys: layout.keys, columns }
+}
+
+const fromColumns = (batch: ColumnBatch): Array<Record<string, unknown>> => {
+  const keys = batch.keys
+  const records = new Array<Record<string, unknown>>(batch.length)
+  for (let i = 0; i < batch.length; i++) {
+    const record: Record<string, unknown> = {}
+    for (let k = 0; k < keys.length; k++) record[keys[k]] = batch.columns[k][i]
+    records[i] = record
+  }
+  return records
+}
+
+/** A chunk's encoded payloads as they are sent to a worker: records of primitives as columns, else as they are. */
+export const packPayloads = (task: Task.Any, payloads: ArrayLike<unknown>): ArrayLike<unknown> | ColumnBatch => {
+  const layout = codecsOf(task).payloadColumns
+  return layout === undefined || ArrayBuffer.isView(payloads)
+    ? payloads
+    : toColumns(layout, payloads as ReadonlyArray<Record<string, unknown>>)
+}
+
+/** A chunk's payloads as a worker runs them: records again if they crossed as columns. */
+export const unpackPayloads = (payloads: ArrayLike<unknown> | ColumnBatch): ArrayLike<unknown> =>
+  isColumnBatch(payloads) ? fromColumns(payloads) : payloads

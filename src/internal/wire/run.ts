@@ -8,8 +8,17 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Task from "../../Task.ts"
-import { type Codecs, codecsOf, defectToWire, encodeExit, packValues, safely, schemaFailure } from "./codec.ts"
-import type { ChunkResult, WireExit } from "./protocol.ts"
+import {
+  type Codecs,
+  codecsOf,
+  defectToWire,
+  encodeExit,
+  packValues,
+  safely,
+  schemaFailure,
+  unpackPayloads
+} from "./codec.ts"
+import type { ChunkResult, ColumnBatch, WireExit } from "./protocol.ts"
 
 /**
  * Decodes the payload and calls `run`: the task's Effect, or the outcome if it could not even start. For a Schema
@@ -58,8 +67,13 @@ export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<Wire
  * which is what lets `map` with a chunksize approach a raw worker loop. An item that goes async is awaited, and
  * interrupting the chunk interrupts it.
  */
-export const runChunkEncoded = (task: Task.Any, payloads: ArrayLike<unknown>): Effect.Effect<ChunkResult> =>
-  Task.isSync(task) ? Effect.sync(() => runSyncChunk(task, payloads)) : runEffectChunk(task, payloads)
+export const runChunkEncoded = (
+  task: Task.Any,
+  packed: ArrayLike<unknown> | ColumnBatch
+): Effect.Effect<ChunkResult> => {
+  const payloads = unpackPayloads(packed)
+  return Task.isSync(task) ? Effect.sync(() => runSyncChunk(task, payloads)) : runEffectChunk(task, payloads)
+}
 
 const runEffectChunk = (task: Task.Any, payloads: ArrayLike<unknown>): Effect.Effect<ChunkResult> =>
   Effect.gen(function* () {
