@@ -268,26 +268,29 @@ export const sync = <
     readonly run: (payload: Payload["Type"]) => Success["Type"]
   }
 ): SyncTask<Name, Payload, Success, Error> => {
-  if (options !== null && typeof options === "object" && typeof options.run !== "function") {
+  if (options === null || typeof options !== "object") {
+    throw new InvalidTask({ task: String(name), message: "Expected an options object" })
+  }
+  if (typeof options.run !== "function") {
     throw new InvalidTask({
       task: String(name),
       message: "Expected `run` to be a function returning the success value"
     })
   }
-  const runSync = options?.run
-  const errorSchema = options?.error
-  const isTypedError = errorSchema === undefined ? undefined : Schema.is(errorSchema)
-  const task = make(name, {
+  const runSync = options.run
+  const task: Task<Name, Payload, Success, Error> = make(name, {
     ...options,
     run: (payload) =>
       EffectRuntime.suspend(() => {
         try {
           return EffectRuntime.succeed(runSync(payload))
         } catch (thrown) {
-          return isTypedError?.(thrown) ? EffectRuntime.fail(thrown) : EffectRuntime.die(thrown)
+          return isTypedError(thrown) ? EffectRuntime.fail(thrown) : EffectRuntime.die(thrown)
         }
       })
   })
+  // After `make` has checked that `error` is a Schema (`Schema.Never` when absent: every throw is a defect).
+  const isTypedError = Schema.is(task.error)
   return Object.freeze(Object.assign(Object.create(TaskProto), task, { runSync }))
 }
 

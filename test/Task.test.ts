@@ -164,6 +164,19 @@ describe("Task.sync", () => {
         .message,
       "`run` to be a function returning the success value"
     )
+    assert.include(invalid(() => Task.sync("syncNull", null as never)).message, "options object")
+    assert.include(
+      invalid(() =>
+        Task.sync("syncBadError", {
+          module,
+          payload: Schema.Number,
+          success: Schema.Number,
+          error: "Boom" as never,
+          run: (n) => n
+        })
+      ).message,
+      "`error` to be a Schema"
+    )
     assert.include(
       invalid(() =>
         Task.sync("syncNoModule", { module: "", payload: Schema.Number, success: Schema.Number, run: (n) => n })
