@@ -26,18 +26,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { dual } from "effect/Function"
-import { BootstrapError, type ExecutorError, type InvalidOptions, type SubmitError } from "./ExecutorError.ts"
+import type { BootstrapError, ExecutorError, InvalidOptions, SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
-import * as Bootstrap from "./internal/transport/bootstrap.ts"
-import * as Core from "./internal/executor/core.ts"
-import * as FiberBackend from "./internal/executor/fiberBackend.ts"
+import type * as Core from "./internal/executor/core.ts"
+import * as Layers from "./internal/executor/layers.ts"
 import * as MapStream from "./internal/executor/map.ts"
-import * as Options from "./internal/executor/options.ts"
-import { commonKeys, coreOptions, makeService, parseCommon } from "./internal/executor/service.ts"
-import * as ProcessTransport from "./internal/transport/processTransport.ts"
-import * as ThreadTransport from "./internal/transport/threadTransport.ts"
 import type * as Transport from "./internal/transport/transport.ts"
-import * as WorkerPool from "./internal/pool/workerPool.ts"
 import type * as Task from "./Task.ts"
 import * as TaskModule from "./Task.ts"
 
@@ -263,27 +257,6 @@ export interface ProcessOptions extends WorkerOptions {
   readonly cwd?: string | undefined
 }
 
-/** Every key each layer takes: exhaustive by type, so a new option cannot be forgotten here. */
-const fiberKeys = Object.keys({ ...commonKeys, concurrency: true } satisfies Record<keyof FiberOptions, true>)
-const workerKeyRecord: Record<keyof WorkerOptions, true> = {
-  ...commonKeys,
-  maxWorkers: true,
-  minWorkers: true,
-  idleTimeout: true,
-  maxTasksPerWorker: true,
-  resourceLimits: true,
-  interrupt: true,
-  interruptGracePeriod: true,
-  spareWorkers: true
-}
-const workerKeys = Object.keys(workerKeyRecord)
-const processKeys = Object.keys({
-  ...workerKeyRecord,
-  execArgv: true,
-  env: true,
-  cwd: true
-} satisfies Record<keyof ProcessOptions, true>)
-
 /**
  * An executor that runs tasks on fibers in this process, at most `concurrency` at once, FIFO — the analogue of
  * Python's `ThreadPoolExecutor`. Tasks still pass through their Schemas, so they behave exactly as on a worker. It
@@ -311,73 +284,7 @@ const processKeys = Object.keys({
  * @category layers
  */
 export const layerFibers = (options: FiberOptions = {}): Layer.Layer<Executor, InvalidOptions> =>
-  Layer.effect(
-    Executor,
-    Effect.gen(function* () {
-      const parsed = yield* Options.parse(() => {
-        Options.knownKeys(Options.object(options), fiberKeys, "layerFibers")
-        return {
-          ...parseCommon(options, "fibers"),
-          concurrency: Options.positiveInt("concurrency", options.concurrency, Options.defaultMaxWorkers())
-        }
-      })
-      const core = yield* Core.make(coreOptions(parsed), FiberBackend.make(parsed.concurrency, parsed.initializer))
-      return makeService("fibers", parsed.name, parsed.concurrency, core)
-    })
-  )
-
-const parseWorkerOptions = (options: WorkerOptions, kind: string) => {
-  Options.object(options)
-  const maxWorkers = Options.positiveInt("maxWorkers", options.maxWorkers, Options.defaultMaxWorkers())
-  const minWorkers = Options.nonNegativeInt("minWorkers", options.minWorkers, 0)
-  if (minWorkers > maxWorkers) {
-    throw Options.invalid("minWorkers", `at most \`maxWorkers\` (${maxWorkers})`, minWorkers)
-  }
-  return {
-    ...parseCommon(options, kind),
-    pool: {
-      maxWorkers,
-      minWorkers,
-      idleTimeout: Options.duration("idleTimeout", options.idleTimeout, 30_000, true)!,
-      maxTasksPerWorker: Options.limit("maxTasksPerWorker", options.maxTasksPerWorker, Infinity, 1),
-      interrupt: Options.oneOf("interrupt", options.interrupt, ["cooperative", "terminate"] as const, "cooperative"),
-      interruptGracePeriod: Options.duration("interruptGracePeriod", options.interruptGracePeriod, 1_000)!,
-      spareWorkers: Options.intUpTo("spareWorkers", options.spareWorkers, 0, maxWorkers, "maxWorkers"),
-      initializer: Options.initializer(options.initializer)
-    } satisfies WorkerPool.PoolOptions,
-    resourceLimits: Options.resourceLimits(options.resourceLimits)
-  }
-}
-
-/** The bootstrapping guard (see `BootstrapError`): checked before anything else, so no worker is spawned. */
-const refuseWhileImporting = (layer: string): Effect.Effect<void, BootstrapError> =>
-  Effect.suspend(() => {
-    const refused = Bootstrap.refuseWhileImporting(layer)
-    return refused === undefined ? Effect.void : Effect.fail(new BootstrapError(refused))
-  })
-
-const layerPool = <O extends WorkerOptions>(
-  kind: "workerThreads" | "processes",
-  options: O,
-  makeTransport: (parsed: ReturnType<typeof parseWorkerOptions>, options: O) => Transport.Transport
-): Layer.Layer<Executor, InvalidOptions | BootstrapError> =>
-  Layer.effect(
-    Executor,
-    Effect.gen(function* () {
-      yield* refuseWhileImporting(kind === "processes" ? "layerProcesses" : "layerWorkerThreads")
-      const parsed = yield* Options.parse(() => {
-        Options.knownKeys(
-          Options.object(options),
-          kind === "processes" ? processKeys : workerKeys,
-          kind === "processes" ? "layerProcesses" : "layerWorkerThreads"
-        )
-        return parseWorkerOptions(options, kind)
-      })
-      const transport = yield* Options.parse(() => makeTransport(parsed, options))
-      const core = yield* Core.make(coreOptions(parsed), WorkerPool.make(transport, parsed.pool))
-      return makeService(kind, parsed.name, parsed.pool.maxWorkers, core)
-    })
-  )
+  Layer.effect(Executor, Layers.fibers(options))
 
 /**
  * An executor that runs tasks on a pool of `worker_threads`: real CPU parallelism, the analogue of Python's
@@ -416,10 +323,7 @@ const layerPool = <O extends WorkerOptions>(
  */
 export const layerWorkerThreads = (
   options: WorkerOptions = {}
-): Layer.Layer<Executor, InvalidOptions | BootstrapError> =>
-  layerPool("workerThreads", options, (parsed) =>
-    ThreadTransport.make({ name: parsed.name, resourceLimits: parsed.resourceLimits })
-  )
+): Layer.Layer<Executor, InvalidOptions | BootstrapError> => Layer.effect(Executor, Layers.workerThreads(options))
 
 /**
  * An executor that runs tasks on a pool of child processes (`child_process.fork`): the same tasks, options and
@@ -459,16 +363,7 @@ export const layerWorkerThreads = (
  * @category layers
  */
 export const layerProcesses = (options: ProcessOptions = {}): Layer.Layer<Executor, InvalidOptions | BootstrapError> =>
-  layerPool("processes", options, (parsed, options) => {
-    // `make` derives the children's flags now, so a limit no flag can give fails the layer, not every start.
-    return ProcessTransport.make({
-      name: parsed.name,
-      resourceLimits: parsed.resourceLimits,
-      execArgv: Options.stringArray("execArgv", options.execArgv),
-      env: Options.environment("env", options.env),
-      cwd: Options.directory("cwd", options.cwd)
-    })
-  })
+  Layer.effect(Executor, Layers.processes(options))
 
 /**
  * Submits a task to the executor in the context and returns its future at once (PENDING until a worker picks it

@@ -265,21 +265,18 @@ describe(`${label}: failover`, () => {
           }).pipe(Effect.orDie, Effect.provideContext(context))
         )
         const before = yield* Executor.stats.pipe(Effect.provideContext(context))
+        // No task may finish before the kill: each waits for this gate, which opens only once a runner is dead.
+        const gate = path.join(path.dirname(log), "gate")
         const futures = yield* Effect.forEach(
           Array.from({ length: 30 }, (_, index) => index),
-          (index) => Executor.submit(slowJob, { index, millis: 1_000, log })
+          (index) => Executor.submit(slowJob, { index, millis: 0, log, gate })
         ).pipe(Effect.provideContext(context))
 
-        // Kill a runner while it is running a task that has not finished: mid-way, by construction.
+        // Kill a runner while it is running a task: mid-way, by construction (the gate is closed).
         let victim: number | undefined
         yield* eventually(
-          Effect.gen(function* () {
-            const done = new Set<number>()
-            for (const [index, future] of futures.entries()) if (yield* Future.done(future)) done.add(index)
-            if (done.size === 0) return false
-            // The most recent start: the task furthest from finishing when the kill lands.
-            const running = [...starts(log)].reverse().find((start) => pids.has(start.pid) && !done.has(start.index))
-            victim = running?.pid
+          Effect.sync(() => {
+            victim = starts(log).find((start) => pids.has(start.pid))?.pid
             return victim !== undefined
           })
         )
@@ -291,6 +288,7 @@ describe(`${label}: failover`, () => {
             .filter((s) => s.pid === victim)
             .map((s) => s.index)
         )
+        fs.writeFileSync(gate, "")
 
         const exits = yield* Effect.forEach(futures, Future.await)
         const ranOn = new Set<number>()

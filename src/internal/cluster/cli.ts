@@ -104,34 +104,72 @@ const hasPassword = (storage: string): boolean => {
   }
 }
 
+/** The runner's flags, as `parseArgs` takes them. */
+const flags = {
+  modules: { type: "string", multiple: true },
+  "secret-file": { type: "string" },
+  insecure: { type: "boolean" },
+  storage: { type: "string" },
+  "storage-file": { type: "string" },
+  "replay-window": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-ca": { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  "listen-host": { type: "string" },
+  workers: { type: "string" },
+  "entity-concurrency": { type: "string" },
+  "shards-per-group": { type: "string" },
+  "lock-expiration": { type: "string" },
+  "lock-refresh-interval": { type: "string" },
+  "health-check-interval": { type: "string" },
+  "refresh-assignments-interval": { type: "string" },
+  "message-poll-interval": { type: "string" },
+  help: { type: "boolean" }
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof flags; strict: true }>>["values"]
+
+/** The storage URL: from `--storage-file`, else `--storage` (refused if it holds a password), else the environment. */
+const storageOf = (values: Values, fromEnv: string | undefined): string | undefined => {
+  if (values.storage !== undefined && hasPassword(values.storage)) {
+    usageError(
+      "--storage holds a password, which every user of this machine can read with ps: " +
+        "give the URL in EFFECT_FUTURES_CLUSTER_STORAGE or a file named by --storage-file instead"
+    )
+  }
+  const storageFile = values["storage-file"]
+  return storageFile !== undefined ? readSecretFile("storage-file", storageFile) : (values.storage ?? fromEnv)
+}
+
+/** The TLS files, all three or none. */
+const tlsOf = (values: Values): RunnerOptions["tls"] => {
+  const cert = values["tls-cert"]
+  const key = values["tls-key"]
+  const ca = values["tls-ca"]
+  if (cert === undefined && key === undefined && ca === undefined) return undefined
+  if (cert === undefined || key === undefined || ca === undefined) {
+    return usageError("TLS needs --tls-cert, --tls-key and --tls-ca together")
+  }
+  return {
+    cert: readSecretFile("tls-cert", cert),
+    key: Redacted.make(readSecretFile("tls-key", key)),
+    ca: readSecretFile("tls-ca", ca)
+  }
+}
+
+/** Effect Cluster's timings, in milliseconds. */
+const timingsOf = (values: Values): RunnerOptions["timings"] => ({
+  lockExpiration: int("lock-expiration", values["lock-expiration"]),
+  lockRefreshInterval: int("lock-refresh-interval", values["lock-refresh-interval"]),
+  healthCheckInterval: int("health-check-interval", values["health-check-interval"]),
+  refreshAssignmentsInterval: int("refresh-assignments-interval", values["refresh-assignments-interval"]),
+  messagePollInterval: int("message-poll-interval", values["message-poll-interval"])
+})
+
 export const optionsFromArgs = (args: ReadonlyArray<string>): RunnerOptions => {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      modules: { type: "string", multiple: true },
-      "secret-file": { type: "string" },
-      insecure: { type: "boolean" },
-      storage: { type: "string" },
-      "storage-file": { type: "string" },
-      "replay-window": { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      "tls-ca": { type: "string" },
-      host: { type: "string" },
-      port: { type: "string" },
-      "listen-host": { type: "string" },
-      workers: { type: "string" },
-      "entity-concurrency": { type: "string" },
-      "shards-per-group": { type: "string" },
-      "lock-expiration": { type: "string" },
-      "lock-refresh-interval": { type: "string" },
-      "health-check-interval": { type: "string" },
-      "refresh-assignments-interval": { type: "string" },
-      "message-poll-interval": { type: "string" },
-      help: { type: "boolean" }
-    },
-    strict: true
-  })
+  const { values } = parseArgs({ args: [...args], options: flags, strict: true })
   if (values.help === true) {
     process.stdout.write(usage)
     process.exit(0)
@@ -142,27 +180,8 @@ export const optionsFromArgs = (args: ReadonlyArray<string>): RunnerOptions => {
   const envStorage = takeEnv("EFFECT_FUTURES_CLUSTER_STORAGE")
   const secretFile = values["secret-file"]
   const secret = secretFile !== undefined ? readSecretFile("secret-file", secretFile) : envSecret
-  if (values.storage !== undefined && hasPassword(values.storage)) {
-    usageError(
-      "--storage holds a password, which every user of this machine can read with ps: " +
-        "give the URL in EFFECT_FUTURES_CLUSTER_STORAGE or a file named by --storage-file instead"
-    )
-  }
-  const storageFile = values["storage-file"]
-  const storage =
-    storageFile !== undefined ? readSecretFile("storage-file", storageFile) : (values.storage ?? envStorage)
-  const tlsFiles = [values["tls-cert"], values["tls-key"], values["tls-ca"]]
-  if (tlsFiles.some((file) => file !== undefined) && tlsFiles.some((file) => file === undefined)) {
-    usageError("TLS needs --tls-cert, --tls-key and --tls-ca together")
-  }
-  const tls =
-    values["tls-cert"] === undefined
-      ? undefined
-      : {
-          cert: readSecretFile("tls-cert", values["tls-cert"]),
-          key: Redacted.make(readSecretFile("tls-key", values["tls-key"]!)),
-          ca: readSecretFile("tls-ca", values["tls-ca"]!)
-        }
+  const storage = storageOf(values, envStorage)
+  const tls = tlsOf(values)
   return {
     modules: modules.length === 0 ? undefined : modules.map(moduleUrl),
     ...(tls !== undefined ? { tls } : {}),
@@ -176,13 +195,7 @@ export const optionsFromArgs = (args: ReadonlyArray<string>): RunnerOptions => {
     entityConcurrency: int("entity-concurrency", values["entity-concurrency"]),
     shardsPerGroup: int("shards-per-group", values["shards-per-group"]),
     ...(workers !== undefined ? { workers: { maxWorkers: workers } } : {}),
-    timings: {
-      lockExpiration: int("lock-expiration", values["lock-expiration"]),
-      lockRefreshInterval: int("lock-refresh-interval", values["lock-refresh-interval"]),
-      healthCheckInterval: int("health-check-interval", values["health-check-interval"]),
-      refreshAssignmentsInterval: int("refresh-assignments-interval", values["refresh-assignments-interval"]),
-      messagePollInterval: int("message-poll-interval", values["message-poll-interval"])
-    }
+    timings: timingsOf(values)
   }
 }
 

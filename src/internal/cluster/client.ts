@@ -38,8 +38,9 @@ import {
   Unauthenticated
 } from "../../ExecutorError.ts"
 import type * as Task from "../../Task.ts"
-import type { Backend, Host, Job } from "../executor/core.ts"
-import type { ChunkResult, WireExecutorError, WireExit } from "../wire/protocol.ts"
+import type { Backend, Host, Job } from "../executor/backend.ts"
+import { executorErrorToWire } from "../wire/codec.ts"
+import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 import * as Auth from "./auth.ts"
 import type { HandshakeError } from "./handshake.ts"
 import { type ItemOutcome, jsonCodecs, type Outcome, outcomeFromText, safely } from "./json.ts"
@@ -88,6 +89,206 @@ const describe = (cause: Cause.Cause<unknown>) => {
 const peerOf = (persisted: boolean, storage: string, entityId: string) =>
   persisted ? `storage ${storage}` : `the runner of entity ${VolatileEntity.type}/${entityId}`
 
+/** Everything one client knows, in one record: the functions below read and move it. */
+interface ClientState {
+  readonly options: ClientOptions
+  readonly services: ClusterServices
+  readonly host: Host
+  readonly persisted: boolean
+  readonly entityType: string
+  readonly call: (entityId: string, request: Run) => Effect.Effect<Reply, unknown>
+  /** Deletes settled persisted tasks' rows; undefined for volatile tasks, which leave none. */
+  readonly pruner: Pruner.Pruner | undefined
+  readonly runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+  readonly clientId: string
+  readonly inFlight: Map<Job, InFlight>
+  /** The number of the last request sent: request ids and entity ids are dealt from it. */
+  sequence: number
+  /** When a runner last answered a probe (0: never). */
+  lastAlive: number
+}
+
+type Run = { readonly id: string; readonly body: string; readonly tag: string }
+
+/** Takes the job out of flight; true if it was still there (so this caller settles it). */
+const land = (self: ClientState, job: Job): boolean => {
+  if (!self.inFlight.delete(job)) return false
+  self.host.pump()
+  return true
+}
+
+const fail = (self: ClientState, job: Job, error: ExecutorError) => {
+  if (land(self, job)) self.host.fail(job, error)
+}
+
+const finish = (self: ClientState, job: Job, outcome: Outcome) => {
+  if (!land(self, job)) return
+  const settled = settle(job.task, job.chunk, outcome)
+  if (settled._tag === "Fail") self.host.fail(job, settled.error)
+  else self.host.finish(job, settled.wire)
+}
+
+/** Reads a reply: nothing of it is used unless its tag verifies with this client's secret. */
+const receive = (self: ClientState, job: Job, id: string, entityId: string, reply: Reply) => {
+  const { options } = self
+  if (options.key !== undefined && !Auth.verifyReply(options.key, id, reply.body, reply.tag)) {
+    const peer = peerOf(self.persisted, options.storage, entityId)
+    self.runFork(
+      Effect.logWarning(`effect-futures client refused a reply that does not verify`).pipe(
+        Effect.annotateLogs({ peer, request: id, task: job.task.name })
+      )
+    )
+    return fail(
+      self,
+      job,
+      new Unauthenticated({
+        task: job.task.name,
+        peer,
+        message: "The reply's tag does not verify with this client's secret (a runner with another secret, or none)"
+      })
+    )
+  }
+  const outcome = outcomeFromText(reply.body)
+  if ("invalid" in outcome) return fail(self, job, protocolError(job.task, `a reply that is ${outcome.invalid}`).error)
+  finish(self, job, outcome)
+}
+
+/** The signed request for a job whose payload is already in JSON. */
+const request = (self: ClientState, job: Job, json: unknown): { readonly entityId: string; readonly run: Run } => {
+  const id = `${self.clientId}-${++self.sequence}`
+  const entityId = String(self.sequence % self.options.entityIds)
+  const body = JSON.stringify({
+    id,
+    entityType: self.entityType,
+    entityId,
+    issuedAt: Date.now(),
+    module: job.task.module,
+    task: job.task.name,
+    chunk: job.chunk,
+    payload: json
+  })
+  return { entityId, run: { id, body, tag: Auth.signRequest(self.options.key, body) } }
+}
+
+/** Sends a job as one call and settles it with the reply (or with `ClusterUnavailable` if the call fails). */
+const send = (self: ClientState, job: Job, entry: InFlight) =>
+  Effect.gen(function* () {
+    // Start after `start` has returned: the core counts the job as running only then.
+    yield* Effect.yieldNow
+    const payload = toJson(job)
+    if (payload._tag === "Fail") return fail(self, job, payload.error)
+    const { entityId, run } = request(self, job, payload.json)
+    const call = self.call(entityId, run)
+    const exit = yield* Effect.exit(self.pruner === undefined ? call : pruned(self.pruner, call, entityId, run.id))
+    if (Exit.isSuccess(exit)) return receive(self, job, run.id, entityId, exit.value)
+    if (Cause.hasInterruptsOnly(exit.cause)) return
+    fail(
+      self,
+      job,
+      new ClusterUnavailable({
+        task: job.task.name,
+        waited: Date.now() - entry.sentAt,
+        message: self.options.scrub(`The cluster failed to run the task: ${describe(exit.cause)}`)
+      })
+    )
+  })
+
+/** Whether any runner registered in storage answers a ping now. */
+const probe = (self: ClientState) =>
+  Effect.gen(function* () {
+    const registered = yield* self.services.runnerStorage.getRunners
+    if (registered.length === 0) return false
+    const answers = yield* Effect.forEach(
+      registered,
+      ([runner]) =>
+        self.services.runners.ping(runner.address).pipe(Effect.timeout(self.options.probeInterval), Effect.isSuccess),
+      { concurrency: "unbounded" }
+    )
+    return answers.some((answered) => answered)
+  }).pipe(Effect.catchCause(() => Effect.succeed(false)))
+
+/** Fails a job in flight with `error` and interrupts its call. */
+const abandon = (self: ClientState, entry: InFlight, error: ExecutorError) => {
+  const fiber = entry.fiber
+  fail(self, entry.job, error)
+  if (fiber !== undefined) fiber.interruptUnsafe()
+}
+
+/** Fails the jobs that have waited `submitDeadline` without any runner answering since they were sent. */
+const expire = (self: ClientState) => {
+  const now = Date.now()
+  const deadline = self.options.submitDeadline
+  for (const entry of Array.from(self.inFlight.values())) {
+    if (now - Math.max(entry.sentAt, self.lastAlive) < deadline) continue
+    abandon(
+      self,
+      entry,
+      new ClusterUnavailable({
+        task: entry.job.task.name,
+        waited: now - entry.sentAt,
+        message: `No runner answered within the submit deadline (${deadline} ms)`
+      })
+    )
+  }
+}
+
+/**
+ * No runner answers and a runner has just refused this client's connection: its secret is not the cluster's.
+ * Waiting for the deadline would change nothing, so the tasks in flight fail now.
+ */
+const refused = (self: ClientState) => {
+  const refusal = self.services.refusals.last
+  if (refusal === undefined || Date.now() - refusal.at > 2 * self.options.probeInterval + 1_000) return
+  for (const entry of Array.from(self.inFlight.values())) {
+    abandon(
+      self,
+      entry,
+      new Unauthenticated({
+        task: entry.job.task.name,
+        peer: refusal.error.peer,
+        message: `The cluster refused this client's connection: ${refusal.error.reason}`
+      })
+    )
+  }
+}
+
+/** Every `probeInterval`: note whether a runner answers, fail on a refusal, and expire what waited too long. */
+const watch = (self: ClientState) =>
+  Effect.gen(function* () {
+    if (yield* probe(self)) self.lastAlive = Date.now()
+    else refused(self)
+    expire(self)
+  }).pipe(Effect.repeat(Schedule.spaced(self.options.probeInterval)))
+
+/** The backend the core sees: a slot per call in flight, up to `maxInFlight`. */
+const backendOf = (self: ClientState, watcher: Fiber.Fiber<unknown, unknown>): Backend => ({
+  start: (job) => {
+    if (self.inFlight.size >= self.options.maxInFlight) return false
+    const entry: InFlight = { job, sentAt: Date.now(), fiber: undefined }
+    self.inFlight.set(job, entry)
+    entry.fiber = self.runFork(send(self, job, entry))
+    return true
+  },
+  stop: (job) => {
+    const entry = self.inFlight.get(job)
+    if (entry === undefined) return
+    self.inFlight.delete(job)
+    entry.fiber?.interruptUnsafe()
+  },
+  started: () => true,
+  cancelPending: () => false,
+  freeSlots: () => self.options.maxInFlight - self.inFlight.size,
+  waiting: () => 0,
+  close: Effect.suspend(() =>
+    Fiber.interruptAll([watcher, ...Array.from(self.inFlight.values(), (entry) => entry.fiber!).filter(Boolean)]).pipe(
+      Effect.andThen(self.pruner === undefined ? Effect.void : self.pruner.close)
+    )
+  ),
+  workers: () => self.options.maxInFlight,
+  spares: () => 0,
+  busy: () => self.inFlight.size
+})
+
 export const make = (options: ClientOptions, services: ClusterServices) => (host: Host) =>
   Effect.gen(function* () {
     const persisted = options.durability === "persisted"
@@ -99,179 +300,21 @@ export const make = (options: ClientOptions, services: ClusterServices) => (host
           Effect.provideService(SqlClient.SqlClient, services.sql)
         )
       : undefined
-    const runFork = Effect.runForkWith(yield* Effect.context<never>())
-    const clientId = randomUUID()
-    let sequence = 0
-    const inFlight = new Map<Job, InFlight>()
-    /** When a runner last answered a probe (0: never). */
-    let lastAlive = 0
-
-    /** Takes the job out of flight; true if it was still there (so this caller settles it). */
-    const land = (job: Job): boolean => {
-      const entry = inFlight.get(job)
-      if (entry === undefined) return false
-      inFlight.delete(job)
-      host.pump()
-      return true
+    const self: ClientState = {
+      options,
+      services,
+      host,
+      persisted,
+      entityType: entity.type,
+      call: (entityId, run) => client(entityId).Run(run),
+      pruner,
+      runFork: Effect.runForkWith(yield* Effect.context<never>()),
+      clientId: randomUUID(),
+      inFlight: new Map(),
+      sequence: 0,
+      lastAlive: 0
     }
-
-    const fail = (job: Job, error: ExecutorError) => {
-      if (land(job)) host.fail(job, error)
-    }
-
-    const finish = (job: Job, outcome: Outcome) => {
-      if (!land(job)) return
-      const settled = settle(job.task, job.chunk, outcome)
-      if (settled._tag === "Fail") host.fail(job, settled.error)
-      else host.finish(job, settled.wire)
-    }
-
-    /** Reads a reply: nothing of it is used unless its tag verifies with this client's secret. */
-    const receive = (job: Job, id: string, entityId: string, reply: Reply) => {
-      if (options.key !== undefined && !Auth.verifyReply(options.key, id, reply.body, reply.tag)) {
-        const peer = peerOf(persisted, options.storage, entityId)
-        runFork(
-          Effect.logWarning(`effect-futures client refused a reply that does not verify`).pipe(
-            Effect.annotateLogs({ peer, request: id, task: job.task.name })
-          )
-        )
-        return fail(
-          job,
-          new Unauthenticated({
-            task: job.task.name,
-            peer,
-            message: "The reply's tag does not verify with this client's secret (a runner with another secret, or none)"
-          })
-        )
-      }
-      const outcome = outcomeFromText(reply.body)
-      if ("invalid" in outcome) {
-        if (land(job)) host.fail(job, protocolError(job.task, `a reply that is ${outcome.invalid}`).error)
-        return
-      }
-      finish(job, outcome)
-    }
-
-    const send = (job: Job, entry: InFlight) =>
-      Effect.gen(function* () {
-        // Start after `start` has returned: the core counts the job as running only then.
-        yield* Effect.yieldNow
-        const payload = toJson(job)
-        if (payload._tag === "Fail") return fail(job, payload.error)
-        const id = `${clientId}-${++sequence}`
-        const entityId = String(sequence % options.entityIds)
-        const body = JSON.stringify({
-          id,
-          entityType: entity.type,
-          entityId,
-          issuedAt: Date.now(),
-          module: job.task.module,
-          task: job.task.name,
-          chunk: job.chunk,
-          payload: payload.json
-        })
-        const run = client(entityId).Run({ id, body, tag: Auth.signRequest(options.key, body) })
-        const exit = yield* Effect.exit(pruner === undefined ? run : pruned(pruner, run, entityId, id))
-        if (Exit.isSuccess(exit)) return receive(job, id, entityId, exit.value)
-        if (Cause.hasInterruptsOnly(exit.cause)) return
-        fail(
-          job,
-          new ClusterUnavailable({
-            task: job.task.name,
-            waited: Date.now() - entry.sentAt,
-            message: options.scrub(`The cluster failed to run the task: ${describe(exit.cause)}`)
-          })
-        )
-      })
-
-    /** Whether any runner registered in storage answers a ping now. */
-    const probe = Effect.gen(function* () {
-      const registered = yield* services.runnerStorage.getRunners
-      if (registered.length === 0) return false
-      const answers = yield* Effect.forEach(
-        registered,
-        ([runner]) =>
-          services.runners.ping(runner.address).pipe(Effect.timeout(options.probeInterval), Effect.isSuccess),
-        { concurrency: "unbounded" }
-      )
-      return answers.some((answered) => answered)
-    }).pipe(Effect.catchCause(() => Effect.succeed(false)))
-
-    const expire = () => {
-      const now = Date.now()
-      for (const entry of Array.from(inFlight.values())) {
-        const waited = now - Math.max(entry.sentAt, lastAlive)
-        if (waited < options.submitDeadline) continue
-        const fiber = entry.fiber
-        fail(
-          entry.job,
-          new ClusterUnavailable({
-            task: entry.job.task.name,
-            waited: now - entry.sentAt,
-            message: `No runner answered within the submit deadline (${options.submitDeadline} ms)`
-          })
-        )
-        if (fiber !== undefined) fiber.interruptUnsafe()
-      }
-    }
-
-    /**
-     * No runner answers and a runner has just refused this client's connection: its secret is not the cluster's.
-     * Waiting for the deadline would change nothing, so the tasks in flight fail now.
-     */
-    const refused = () => {
-      const refusal = services.refusals.last
-      if (refusal === undefined || Date.now() - refusal.at > 2 * options.probeInterval + 1_000) return
-      for (const entry of Array.from(inFlight.values())) {
-        const fiber = entry.fiber
-        fail(
-          entry.job,
-          new Unauthenticated({
-            task: entry.job.task.name,
-            peer: refusal.error.peer,
-            message: `The cluster refused this client's connection: ${refusal.error.reason}`
-          })
-        )
-        if (fiber !== undefined) fiber.interruptUnsafe()
-      }
-    }
-
-    const watcher = runFork(
-      Effect.gen(function* () {
-        if (yield* probe) lastAlive = Date.now()
-        else refused()
-        expire()
-      }).pipe(Effect.repeat(Schedule.spaced(options.probeInterval)))
-    )
-
-    const backend: Backend = {
-      start: (job) => {
-        if (inFlight.size >= options.maxInFlight) return false
-        const entry: InFlight = { job, sentAt: Date.now(), fiber: undefined }
-        inFlight.set(job, entry)
-        entry.fiber = runFork(send(job, entry))
-        return true
-      },
-      stop: (job) => {
-        const entry = inFlight.get(job)
-        if (entry === undefined) return
-        inFlight.delete(job)
-        entry.fiber?.interruptUnsafe()
-      },
-      started: () => true,
-      cancelPending: () => false,
-      freeSlots: () => options.maxInFlight - inFlight.size,
-      waiting: () => 0,
-      close: Effect.suspend(() =>
-        Fiber.interruptAll([watcher, ...Array.from(inFlight.values(), (entry) => entry.fiber!).filter(Boolean)]).pipe(
-          Effect.andThen(pruner === undefined ? Effect.void : pruner.close)
-        )
-      ),
-      workers: () => options.maxInFlight,
-      spares: () => 0,
-      busy: () => inFlight.size
-    }
-    return backend
+    return backendOf(self, self.runFork(watch(self)))
   })
 
 /**
@@ -370,26 +413,11 @@ const itemWire = (task: Task.Any, outcome: ItemOutcome): Settled => {
     case "Interrupted":
       return { _tag: "Wire", wire: { _tag: "Interrupted" } }
     case "ExecutorError": {
-      const wire = toWireError(outcome.error)
+      const wire = executorErrorToWire(outcome.error)
       return wire === undefined
         ? { _tag: "Fail", error: outcome.error }
         : { _tag: "Wire", wire: { _tag: "ExecutorError", error: wire } }
     }
-  }
-}
-
-/** The per-item executor errors of the worker protocol, as plain fields; undefined for the others. */
-const toWireError = (error: ExecutorError): WireExecutorError | undefined => {
-  switch (error._tag) {
-    case "TaskDefect":
-      return { _tag: "TaskDefect", errorName: error.errorName, message: error.message, workerStack: error.workerStack }
-    case "EncodeError":
-    case "DecodeError":
-      return { _tag: error._tag, task: error.task, which: error.which, message: error.message }
-    case "TaskLoadError":
-      return { _tag: "TaskLoadError", module: error.module, task: error.task, message: error.message }
-    default:
-      return undefined
   }
 }
 

@@ -91,11 +91,5 @@ export const jsonCodecs = (task: Task.Any): JsonCodecs => {
   return codecs
 }
 
-/** Runs a parser; a Schema transformation that throws is a failed parse, not a crash. */
-export const safely = (parser: Parser, input: unknown): Exit.Exit<unknown, unknown> => {
-  try {
-    return parser(input)
-  } catch (defect) {
-    return Exit.die(defect)
-  }
-}
+/** Runs a parser; a Schema transformation that throws is a failed parse, not a crash (the same as the workers'). */
+export { safely } from "../wire/codec.ts"

@@ -87,120 +87,150 @@ const chunks = (ids: ReadonlyArray<string>): Array<ReadonlyArray<string>> => {
   return result
 }
 
+/** Everything one pruner knows, in one record: the functions below read and move it. */
+interface PrunerState {
+  readonly options: PrunerOptions
+  readonly sql: SqlClient.SqlClient
+  readonly messages: ReturnType<SqlClient.SqlClient>
+  readonly replies: ReturnType<SqlClient.SqlClient>
+  /** Settled calls' message ids, waiting for the next round. */
+  settled: Array<string>
+  /** Abandoned calls: message id → when (wall-clock). */
+  readonly abandoned: Map<string, number>
+  /** The next round checks the abandoned calls (set every `checkInterval`, and by `close`). */
+  checkDue: boolean
+  closed: boolean
+  /** Opened when there is work for a round. */
+  readonly wake: Latch.Latch
+}
+
+/** Puts back the ids of a round that failed, ahead of newer ones, keeping at most `maxPending`. */
+const keep = (self: PrunerState, ids: ReadonlyArray<string>) => {
+  self.settled = ids.concat(self.settled)
+  const { maxPending } = self.options
+  if (self.settled.length > maxPending) self.settled = self.settled.slice(self.settled.length - maxPending)
+}
+
+/** Deletes the rows of these requests: replies first, then the request and its envelopes. */
+const deleteRows = ({ messages, replies, sql }: PrunerState, ids: ReadonlyArray<string>) =>
+  Effect.forEach(
+    chunks(ids),
+    (chunk) =>
+      sql`DELETE FROM ${replies} WHERE request_id IN (SELECT id FROM ${messages} WHERE ${sql.in("message_id", chunk)})`.pipe(
+        Effect.andThen(
+          sql`DELETE FROM ${messages} WHERE request_id IN (SELECT id FROM ${messages} WHERE ${sql.in("message_id", chunk)})`
+        ),
+        sql.withTransaction
+      ),
+    { discard: true }
+  )
+
+/** The abandoned requests a runner has stored a final reply for. */
+const answered = ({ messages, replies, sql }: PrunerState, ids: ReadonlyArray<string>) =>
+  Effect.map(
+    Effect.forEach(
+      chunks(ids),
+      (chunk) =>
+        sql<{
+          readonly message_id: string
+        }>`SELECT m.message_id FROM ${messages} m WHERE ${sql.in("m.message_id", chunk)} AND EXISTS (SELECT 1 FROM ${replies} r WHERE r.request_id = m.id AND r.kind = 0)`
+    ),
+    (rows) => rows.flat().map((row) => row.message_id)
+  )
+
+/** The abandoned calls whose rows may go now (a runner answered them, or their grace is over), taken off the list. */
+const dueAbandoned = (self: PrunerState) =>
+  Effect.gen(function* () {
+    const due: Array<string> = []
+    if (!self.checkDue || self.abandoned.size === 0) return due
+    self.checkDue = false
+    const replied = yield* answered(self, Array.from(self.abandoned.keys())).pipe(
+      Effect.catchCause((cause) =>
+        Effect.as(Effect.logDebug("effect-futures: could not check abandoned cluster tasks", cause), [])
+      )
+    )
+    for (const id of replied) {
+      if (self.abandoned.delete(id)) due.push(id)
+    }
+    const now = Date.now()
+    for (const [id, at] of self.abandoned) {
+      if (now - at < self.options.abandonGrace) continue
+      self.abandoned.delete(id)
+      due.push(id)
+    }
+    return due
+  })
+
+/** One round: delete the settled calls' rows and those of the abandoned calls that are due. */
+const round = (self: PrunerState) =>
+  Effect.gen(function* () {
+    const batch = self.settled
+    self.settled = []
+    const due = yield* dueAbandoned(self)
+    const ids = due.length === 0 ? batch : batch.concat(due)
+    if (ids.length === 0) return
+    // Whatever stops the deletion (a storage error, an interruption), the ids stay for the next round.
+    yield* deleteRows(self, ids).pipe(
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => keep(self, ids)))),
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.logDebug("effect-futures: could not prune settled cluster tasks", cause)
+      )
+    )
+  })
+
+/** Rounds, each when woken and at most one every `minRoundInterval`. */
+const loop = (self: PrunerState) =>
+  Effect.forever(
+    Effect.gen(function* () {
+      yield* self.wake.await
+      self.wake.closeUnsafe()
+      yield* round(self)
+      yield* Effect.sleep(self.options.minRoundInterval)
+    })
+  )
+
+/** Every `checkInterval`: wake a round if abandoned calls need checking or settled ones wait. */
+const tick = (self: PrunerState) =>
+  Effect.sync(() => {
+    if (self.abandoned.size > 0) self.checkDue = true
+    if (self.checkDue || self.settled.length > 0) self.wake.openUnsafe()
+  }).pipe(Effect.repeat(Schedule.spaced(self.options.checkInterval)))
+
 export const make = (options: PrunerOptions = defaults): Effect.Effect<Pruner, never, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const runFork = Effect.runForkWith(yield* Effect.context<never>())
-    const messages = sql(`${options.prefix}_messages`)
-    const replies = sql(`${options.prefix}_replies`)
-
-    let settled: Array<string> = []
-    /** Abandoned calls: message id → when (wall-clock). */
-    const abandoned = new Map<string, number>()
-    let checkDue = false
-    let closed = false
-    const wake = Latch.makeUnsafe(false)
-
-    const keep = (ids: ReadonlyArray<string>) => {
-      settled = ids.concat(settled)
-      if (settled.length > options.maxPending) settled = settled.slice(settled.length - options.maxPending)
+    const self: PrunerState = {
+      options,
+      sql,
+      messages: sql(`${options.prefix}_messages`),
+      replies: sql(`${options.prefix}_replies`),
+      settled: [],
+      abandoned: new Map(),
+      checkDue: false,
+      closed: false,
+      wake: Latch.makeUnsafe(false)
     }
-
-    /** Deletes the rows of these requests: replies first, then the request and its envelopes. */
-    const deleteRows = (ids: ReadonlyArray<string>) =>
-      Effect.forEach(
-        chunks(ids),
-        (chunk) =>
-          sql`DELETE FROM ${replies} WHERE request_id IN (SELECT id FROM ${messages} WHERE ${sql.in("message_id", chunk)})`.pipe(
-            Effect.andThen(
-              sql`DELETE FROM ${messages} WHERE request_id IN (SELECT id FROM ${messages} WHERE ${sql.in("message_id", chunk)})`
-            ),
-            sql.withTransaction
-          ),
-        { discard: true }
-      )
-
-    /** The abandoned requests a runner has stored a final reply for. */
-    const answered = (ids: ReadonlyArray<string>) =>
-      Effect.map(
-        Effect.forEach(
-          chunks(ids),
-          (chunk) =>
-            sql<{
-              readonly message_id: string
-            }>`SELECT m.message_id FROM ${messages} m WHERE ${sql.in("m.message_id", chunk)} AND EXISTS (SELECT 1 FROM ${replies} r WHERE r.request_id = m.id AND r.kind = 0)`
-        ),
-        (rows) => rows.flat().map((row) => row.message_id)
-      )
-
-    const round = Effect.gen(function* () {
-      const batch = settled
-      settled = []
-      const due: Array<string> = []
-      if (checkDue && abandoned.size > 0) {
-        checkDue = false
-        const replied = yield* answered(Array.from(abandoned.keys())).pipe(
-          Effect.catchCause((cause) =>
-            Effect.as(Effect.logDebug("effect-futures: could not check abandoned cluster tasks", cause), [])
-          )
-        )
-        for (const id of replied) {
-          if (abandoned.delete(id)) due.push(id)
-        }
-        const now = Date.now()
-        for (const [id, at] of abandoned) {
-          if (now - at < options.abandonGrace) continue
-          abandoned.delete(id)
-          due.push(id)
-        }
-      }
-      const ids = due.length === 0 ? batch : batch.concat(due)
-      if (ids.length === 0) return
-      // Whatever stops the deletion (a storage error, an interruption), the ids stay for the next round.
-      yield* deleteRows(ids).pipe(
-        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => keep(ids)))),
-        Effect.catchCause((cause) =>
-          Cause.hasInterruptsOnly(cause)
-            ? Effect.failCause(cause)
-            : Effect.logDebug("effect-futures: could not prune settled cluster tasks", cause)
-        )
-      )
-    })
-
-    const loop = runFork(
-      Effect.forever(
-        Effect.gen(function* () {
-          yield* wake.await
-          wake.closeUnsafe()
-          yield* round
-          yield* Effect.sleep(options.minRoundInterval)
-        })
-      )
-    )
-    const ticker = runFork(
-      Effect.sync(() => {
-        if (abandoned.size > 0) checkDue = true
-        if (checkDue || settled.length > 0) wake.openUnsafe()
-      }).pipe(Effect.repeat(Schedule.spaced(options.checkInterval)))
-    )
-
+    const fibers = [runFork(loop(self)), runFork(tick(self))]
     return {
       settled: (id) => {
-        if (closed) return
-        settled.push(id)
-        if (settled.length > options.maxPending) settled.shift()
-        wake.openUnsafe()
+        if (self.closed) return
+        self.settled.push(id)
+        if (self.settled.length > options.maxPending) self.settled.shift()
+        self.wake.openUnsafe()
       },
       abandoned: (id) => {
-        if (closed) return
-        abandoned.set(id, Date.now())
+        if (self.closed) return
+        self.abandoned.set(id, Date.now())
       },
       close: Effect.gen(function* () {
-        if (closed) return
-        closed = true
-        yield* Fiber.interruptAll([ticker, loop])
-        checkDue = true
-        yield* round.pipe(Effect.timeout(options.closeTimeout), Effect.ignore)
+        if (self.closed) return
+        self.closed = true
+        yield* Fiber.interruptAll(fibers)
+        self.checkDue = true
+        yield* round(self).pipe(Effect.timeout(options.closeTimeout), Effect.ignore)
       })
     }
   })

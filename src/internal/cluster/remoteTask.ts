@@ -17,24 +17,13 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as ExecutorErrors from "../../ExecutorError.ts"
 import * as Task from "../../Task.ts"
+import * as TaskModules from "../transport/taskModules.ts"
 import { type ItemOutcome, jsonCodecs, type Outcome, outcomeToText, safely } from "./json.ts"
 
-const executorErrorClasses: ReadonlyArray<new (...args: Array<any>) => ExecutorErrors.ExecutorError> = [
-  ExecutorErrors.TaskDefect,
-  ExecutorErrors.WorkerCrashed,
-  ExecutorErrors.BrokenExecutor,
-  ExecutorErrors.ExecutorShutdown,
-  ExecutorErrors.CancelledError,
-  ExecutorErrors.EncodeError,
-  ExecutorErrors.DecodeError,
-  ExecutorErrors.TaskLoadError,
-  ExecutorErrors.ClusterUnavailable,
-  ExecutorErrors.TaskNotAllowed,
-  ExecutorErrors.Unauthenticated
-]
-
-export const isExecutorError = (error: unknown): error is ExecutorErrors.ExecutorError =>
-  executorErrorClasses.some((errorClass) => error instanceof errorClass)
+/** Whether a task failed with one of the executor's own errors (a nested executor's, say): by its Schema. */
+export const isExecutorError: (error: unknown) => error is ExecutorErrors.ExecutorError = Schema.is(
+  ExecutorErrors.ExecutorErrorSchema
+)
 
 export const message = (cause: Cause.Cause<unknown>) => {
   const error = Cause.squash(cause)
@@ -78,46 +67,21 @@ export const causeToOutcome = (name: string, task: Task.Any | undefined, cause: 
   return { _tag: "Interrupted" }
 }
 
-type Loaded = Map<string, Task.Any> | string
-
-/** Task modules by URL, imported once per module in this worker. */
-const modules = new Map<string, Promise<Loaded>>()
-
-const load = (module: string): Promise<Loaded> => {
-  let loaded = modules.get(module)
-  if (loaded === undefined) {
-    loaded = import(module).then(
-      (exports: Record<string, unknown>) => {
-        const tasks = new Map<string, Task.Any>()
-        for (const value of Object.values(exports)) {
-          if (Task.isTask(value) && value.module === module) tasks.set(value.name, value)
-        }
-        return tasks
-      },
-      (cause) => `the module failed to import: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : cause}`
-    )
-    modules.set(module, loaded)
-  }
-  return loaded
-}
+/** Task modules by URL, imported once per module in this worker, by the loader local pools use too. */
+const modules = new Map<string, Promise<TaskModules.TaskModule>>()
 
 const findTask = (module: string, name: string): Effect.Effect<Task.Any, ExecutorErrors.TaskLoadError> =>
   Effect.flatMap(
-    Effect.promise(() => load(module)),
+    Effect.promise(() => {
+      let loaded = modules.get(module)
+      if (loaded === undefined) modules.set(module, (loaded = TaskModules.importTaskModule(module)))
+      return loaded
+    }),
     (loaded) => {
-      if (typeof loaded === "string") {
-        return Effect.fail(new ExecutorErrors.TaskLoadError({ module, task: name, message: loaded }))
-      }
-      const task = loaded.get(name)
-      return task !== undefined
-        ? Effect.succeed(task)
-        : Effect.fail(
-            new ExecutorErrors.TaskLoadError({
-              module,
-              task: name,
-              message: `the module exports no task named "${name}" (tasks found: ${[...loaded.keys()].join(", ") || "none"})`
-            })
-          )
+      const found = TaskModules.findTask(loaded, name)
+      return typeof found === "string"
+        ? Effect.fail(new ExecutorErrors.TaskLoadError({ module, task: name, message: found }))
+        : Effect.succeed(found)
     }
   )
 

@@ -25,11 +25,19 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as ExecutorErrors from "../../ExecutorError.ts"
 import type { Executor } from "../../Executor.ts"
-import * as FutureModule from "../../Future.ts"
+import * as AwaitOwned from "../executor/awaitOwned.ts"
 import type { Allowlist } from "./allowlist.ts"
 import * as Auth from "./auth.ts"
 import { type Outcome, outcomeToText } from "./json.ts"
-import { parseRequestBody, PersistedEntity, type Reply, type Run, type TaskEntity, VolatileEntity } from "./protocol.ts"
+import {
+  parseRequestBody,
+  PersistedEntity,
+  type Reply,
+  type RequestBody,
+  type Run,
+  type TaskEntity,
+  VolatileEntity
+} from "./protocol.ts"
 import { causeToOutcome, executorError, remoteTask } from "./remoteTask.ts"
 
 export interface RunnerHandlerOptions {
@@ -49,94 +57,128 @@ const clockSkew = 60_000
 
 type Request = Entity.Request<typeof Run>
 
-/** The handler of `Run`: check, hand to the local executor, await, sign the answer. */
-const makeHandler = (executor: Executor["Service"], options: RunnerHandlerOptions) => {
-  const replays = Auth.makeReplayStore(options.replayWindow, clockSkew)
-  const reply = (id: string, outcome: Outcome | string): Reply => {
-    const body = typeof outcome === "string" ? outcome : outcomeToText(outcome)
-    return { body, tag: Auth.signReply(options.key, id, body) }
-  }
+/** What the runner makes of a request before running anything. */
+export type Verdict =
+  /** Not authenticated (or not a request at all): answered `Unauthenticated`. `task` is the task it claims. */
+  | { readonly _tag: "Refused"; readonly task: string; readonly reason: string }
+  /** Authenticated, but its module is not in the runner's `modules`: answered `TaskNotAllowed`. */
+  | { readonly _tag: "NotAllowed"; readonly body: RequestBody; readonly reason: string }
+  | { readonly _tag: "Admitted"; readonly body: RequestBody }
 
-  /** Logs a refused request and answers `Unauthenticated` (signed: a client with the right secret can read it). */
-  const refuse = (request: Request, task: string, reason: string) => {
-    const { address, requestId, payload } = request
-    const via =
-      address.entityType === PersistedEntity.type ? `storage ${options.storage}` : "a client over this runner's socket"
-    return Effect.as(
-      Effect.logWarning(`effect-futures runner refused a request: ${reason}`).pipe(
-        Effect.annotateLogs({
-          peer: via,
-          claimedClient: payload.id.slice(0, payload.id.lastIndexOf("-")),
-          entity: `${address.entityType}/${address.entityId}`,
-          envelope: String(requestId),
-          task
-        })
-      ),
-      reply(
-        payload.id,
-        executorError(
-          new ExecutorErrors.Unauthenticated({ task, peer: via, message: `The runner refused the request: ${reason}` })
-        )
+/**
+ * Checks a request, in order: its tag (with a secret), its body, the request and entity its body names, replay (with
+ * a secret; an admitted id is remembered), then the allowlist. Nothing is imported or run here.
+ */
+export const checkRequest = (
+  options: Pick<RunnerHandlerOptions, "key" | "allowlist">,
+  replays: Auth.ReplayStore,
+  request: Pick<Request, "payload" | "address">,
+  now: number
+): Verdict => {
+  const { id, body: text, tag } = request.payload
+  // Parsed before it is verified only to name the task it claims in the refusal.
+  const body = parseRequestBody(text)
+  const task = typeof body === "string" ? "(unknown)" : body.task
+  if (options.key !== undefined && !Auth.verifyRequest(options.key, text, tag)) {
+    return { _tag: "Refused", task, reason: "its tag does not verify with the runner's secret" }
+  }
+  if (typeof body === "string") return { _tag: "Refused", task, reason: body }
+  const { address } = request
+  if (body.id !== id || body.entityType !== address.entityType || body.entityId !== address.entityId) {
+    return { _tag: "Refused", task, reason: "its body was addressed to another request or entity" }
+  }
+  if (options.key !== undefined) {
+    const replayed = replays.admit(id, body.issuedAt, now)
+    if (replayed !== undefined) return { _tag: "Refused", task, reason: replayed }
+  }
+  const allowed = options.allowlist.check(body.module)
+  return allowed === undefined ? { _tag: "Admitted", body } : { _tag: "NotAllowed", body, reason: allowed }
+}
+
+/** What one handler holds: the local executor, its options, and the ids it has admitted. */
+interface Handler {
+  readonly executor: Executor["Service"]
+  readonly options: RunnerHandlerOptions
+  readonly replays: Auth.ReplayStore
+}
+
+/** A reply signed for request `id`, bound to it. */
+const reply = (self: Handler, id: string, outcome: Outcome | string): Reply => {
+  const body = typeof outcome === "string" ? outcome : outcomeToText(outcome)
+  return { body, tag: Auth.signReply(self.options.key, id, body) }
+}
+
+/** Logs a refused request and answers `Unauthenticated` (signed: a client with the right secret can read it). */
+const refuse = (self: Handler, request: Request, task: string, reason: string) => {
+  const { address, requestId, payload } = request
+  const via =
+    address.entityType === PersistedEntity.type
+      ? `storage ${self.options.storage}`
+      : "a client over this runner's socket"
+  return Effect.as(
+    Effect.logWarning(`effect-futures runner refused a request: ${reason}`).pipe(
+      Effect.annotateLogs({
+        peer: via,
+        claimedClient: payload.id.slice(0, payload.id.lastIndexOf("-")),
+        entity: `${address.entityType}/${address.entityId}`,
+        envelope: String(requestId),
+        task
+      })
+    ),
+    reply(
+      self,
+      payload.id,
+      executorError(
+        new ExecutorErrors.Unauthenticated({ task, peer: via, message: `The runner refused the request: ${reason}` })
       )
     )
-  }
+  )
+}
 
+/** Logs a task outside the runner's `modules` and answers `TaskNotAllowed`. */
+const notAllowed = (self: Handler, id: string, body: RequestBody, reason: string) =>
+  Effect.as(
+    Effect.logWarning(`effect-futures runner refused task "${body.task}" of ${body.module}: ${reason}`),
+    reply(
+      self,
+      id,
+      executorError(new ExecutorErrors.TaskNotAllowed({ module: body.module, task: body.task, message: reason }))
+    )
+  )
+
+/** Runs an admitted request's task on the local executor and answers its outcome. */
+const run = (self: Handler, id: string, body: RequestBody) =>
+  Effect.gen(function* () {
+    const { module, task, payload, chunk } = body
+    // If the handler is interrupted (the client cancelled, or the shard moved), so is the task, and the request
+    // may be delivered again.
+    const submitted = yield* AwaitOwned.awaitOwnedExit(
+      self.executor.submit(remoteTask, { module, task, payload, chunk })
+    ).pipe(
+      Effect.onInterrupt(() => Effect.sync(() => self.replays.forget(id))),
+      Effect.result
+    )
+    if (Result.isFailure(submitted)) return reply(self, id, executorError(submitted.failure))
+    const exit = submitted.success
+    return Exit.isSuccess(exit)
+      ? reply(self, id, exit.value)
+      : reply(self, id, causeToOutcome(task, undefined, exit.cause))
+  })
+
+/** The handler of `Run`: check, hand to the local executor, await, sign the answer. */
+const makeHandler = (executor: Executor["Service"], options: RunnerHandlerOptions) => {
+  const self: Handler = { executor, options, replays: Auth.makeReplayStore(options.replayWindow, clockSkew) }
   return (request: Request): Effect.Effect<Reply> =>
     Effect.suspend(() => {
-      const { id, body: text, tag } = request.payload
-      // Parsed before it is verified only to name the task it claims in the refusal.
-      const body = parseRequestBody(text)
-      const task = typeof body === "string" ? "(unknown)" : body.task
-      if (options.key !== undefined && !Auth.verifyRequest(options.key, text, tag)) {
-        return refuse(request, task, "its tag does not verify with the runner's secret")
+      const verdict = checkRequest(options, self.replays, request, Date.now())
+      switch (verdict._tag) {
+        case "Refused":
+          return refuse(self, request, verdict.task, verdict.reason)
+        case "NotAllowed":
+          return notAllowed(self, request.payload.id, verdict.body, verdict.reason)
+        case "Admitted":
+          return run(self, request.payload.id, verdict.body)
       }
-      if (typeof body === "string") return refuse(request, task, body)
-      if (
-        body.id !== id ||
-        body.entityType !== request.address.entityType ||
-        body.entityId !== request.address.entityId
-      ) {
-        return refuse(request, body.task, "its body was addressed to another request or entity")
-      }
-      if (options.key !== undefined) {
-        const replayed = replays.admit(id, body.issuedAt, Date.now())
-        if (replayed !== undefined) return refuse(request, body.task, replayed)
-      }
-      const allowed = options.allowlist.check(body.module)
-      if (allowed !== undefined) {
-        return Effect.as(
-          Effect.logWarning(`effect-futures runner refused task "${body.task}" of ${body.module}: ${allowed}`),
-          reply(
-            id,
-            executorError(new ExecutorErrors.TaskNotAllowed({ module: body.module, task: body.task, message: allowed }))
-          )
-        )
-      }
-      return Effect.gen(function* () {
-        const submitted = yield* Effect.result(
-          executor.submit(remoteTask, {
-            module: body.module,
-            task: body.task,
-            payload: body.payload,
-            chunk: body.chunk
-          })
-        )
-        if (Result.isFailure(submitted)) return reply(id, executorError(submitted.failure))
-        const future = submitted.success
-        // If the handler is interrupted (the client cancelled, or the shard moved), so is the task, and the request
-        // may be delivered again.
-        const exit = yield* FutureModule.await(future).pipe(
-          Effect.onInterrupt(() =>
-            Effect.andThen(
-              Effect.sync(() => replays.forget(id)),
-              FutureModule.interrupt(future)
-            )
-          )
-        )
-        return Exit.isSuccess(exit)
-          ? reply(id, exit.value)
-          : reply(id, causeToOutcome(body.task, undefined, exit.cause))
-      })
     })
 }
 

@@ -39,7 +39,7 @@ import { BrokenExecutor, EncodeError, TaskLoadError, WorkerCrashed } from "../..
 import * as Claims from "./claims.ts"
 import { encodePayload, packPayloads } from "../wire/codec.ts"
 import { payloadNotCloneable } from "../wire/transfer.ts"
-import type { Backend, Host } from "../executor/core.ts"
+import type { Backend, Host } from "../executor/backend.ts"
 import * as Job from "../job/job.ts"
 import * as Lifecycle from "../executor/lifecycle.ts"
 import * as Policy from "./policy.ts"

@@ -283,6 +283,126 @@ const fileIn = (folder: string) => {
 /** Set by `install`: writes what this worker recorded and releases the cached sources. */
 let pending: (() => void) | undefined
 
+/** One worker's hooks: the cache they serve from and what they record, in one record. */
+interface HookState {
+  readonly folder: string
+  readonly file: string
+  /** What the cache file held; dropped once the boot is over (its sources are megabytes). */
+  cache: Loaded | undefined
+  /** Whether modules the cache lacks are still recorded (only during the boot). */
+  recording: boolean
+  readonly recorded: Recorded
+}
+
+/** Where the cache file lives: the setting's folder, else Node's compile cache folder for this Node version. */
+const cacheFolder = (setting: string | undefined): string =>
+  setting !== undefined && setting !== ""
+    ? setting
+    : (NodeModule.getCompileCacheDir?.() ?? path.join(os.tmpdir(), "node-compile-cache"))
+
+/** Records the file (and its package's and `node_modules` folder's guards) if not already recorded. */
+const guard = (self: HookState, target: string) => {
+  if (!self.recorded.guards.has(target)) self.recorded.guards.set(target, guardOf(target))
+}
+
+const resolveHook =
+  (self: HookState): NodeModule.ResolveHookSync =>
+  (specifier, context, nextResolve) => {
+    const parent = context.parentURL
+    if (parent === undefined || Object.keys(context.importAttributes ?? {}).length > 0) {
+      return nextResolve(specifier, context)
+    }
+    const conditions = context.conditions?.join(",") ?? ""
+    const cache = self.cache
+    if (cache !== undefined) {
+      const from = cache.urlIndex.get(parent)
+      const list = cache.conditionIndex.get(conditions)
+      const target = from === undefined ? undefined : cache.manifest.resolutions[from]?.[`${specifier}\0${list}`]
+      if (target !== undefined) {
+        stats.resolved++
+        const url = cache.manifest.urls[target]
+        return { url: reduceBarrel(url, specifier, parent) ?? url, shortCircuit: true }
+      }
+    }
+    const resolved = nextResolve(specifier, context)
+    if (self.recording && cacheable(parent) && (resolved.url.startsWith("node:") || cacheable(resolved.url))) {
+      self.recorded.resolutions.push([specifier, parent, conditions, resolved.url])
+    }
+    const reduced = reduceBarrel(resolved.url, specifier, parent)
+    return reduced === undefined ? resolved : { ...resolved, url: reduced }
+  }
+
+/** Loads a module the cache lacks, recording its source and guards if it is an ES module. */
+const loadAndRecord = (
+  self: HookState,
+  url: string,
+  load: () => ReturnType<NodeModule.LoadHookSync>
+): ReturnType<NodeModule.LoadHookSync> => {
+  // The guard is taken before reading: a file changed meanwhile fails it next time rather than hiding.
+  const target = fileURLToPath(url)
+  const before = guardOf(target)
+  const loaded = load()
+  if ((loaded.format === "module" || loaded.format === "module-typescript") && loaded.source != null) {
+    const source = loaded.source
+    self.recorded.guards.set(target, before)
+    const pkg = NodeModule.findPackageJSON?.(url)
+    if (pkg !== undefined) guard(self, pkg)
+    const at = target.lastIndexOf(`${path.sep}node_modules${path.sep}`)
+    if (at >= 0) guard(self, target.slice(0, at + 13))
+    self.recorded.sources.set(url, {
+      format: loaded.format,
+      source: typeof source === "string" ? Buffer.from(source) : new Uint8Array(source as ArrayBuffer)
+    })
+    stats.recorded++
+  }
+  return loaded
+}
+
+const loadHook =
+  (self: HookState): NodeModule.LoadHookSync =>
+  (url, context, nextLoad) => {
+    const only = url.indexOf(Barrels.QUERY)
+    const barrel = only < 0 ? undefined : barrels.get(url.slice(0, only))
+    if (barrel !== undefined) {
+      const names = url.slice(only + Barrels.QUERY.length).split(",")
+      return { format: "module", source: Barrels.reduce(barrel, names), shortCircuit: true }
+    }
+    const cached = self.cache?.sources.get(url)
+    if (cached !== undefined) {
+      stats.loaded++
+      const [, format, offset, length] = cached
+      return {
+        format: format as NodeModule.ModuleFormat,
+        source: self.cache!.blob.subarray(offset, offset + length),
+        shortCircuit: true
+      }
+    }
+    if (!self.recording || !cacheable(url) || self.recorded.sources.has(url)) return nextLoad(url, context)
+    return loadAndRecord(self, url, () => nextLoad(url, context))
+  }
+
+/** Ends the recording and writes the cache again if this worker recorded anything it lacked. */
+const writeRecorded = (self: HookState) => {
+  self.recording = false
+  const previous = self.cache
+  // Later imports load as usual: the sources (megabytes) are not kept for the worker's life.
+  self.cache = undefined
+  if (self.recorded.sources.size === 0 && self.recorded.resolutions.length === 0) return
+  const next = merge(previous, self.recorded)
+  // Written at once, not in the background: a short-lived program may end its workers right after their first
+  // task. Another worker may write the same file meanwhile: each writes its own and renames it over the cache.
+  // The file is created afresh (never through a link someone left in its place) and only its owner may touch it.
+  const temporary = `${self.file}.${process.pid}-${threadId}.tmp`
+  try {
+    fs.mkdirSync(self.folder, { recursive: true, mode: 0o700 })
+    fs.writeFileSync(temporary, encode(next.manifest, next.blob), { flag: "wx", mode: 0o600 })
+    fs.renameSync(temporary, self.file)
+    stats.written++
+  } catch {
+    fs.rmSync(temporary, { force: true })
+  }
+}
+
 /**
  * Enables Node's compile cache, then serves cached modules and records the others. Called once per worker, before
  * it imports anything else. Never throws: without a usable cache, modules load as they always do.
@@ -291,105 +411,19 @@ export const install = (): void => {
   const setting = process.env.EFFECT_FUTURES_MODULE_CACHE
   NodeModule.enableCompileCache?.()
   if (setting === "off" || NodeModule.registerHooks === undefined || flagsInstallHooks()) return
-  // Node's own folder for this Node version (it may have been enabled before, by NODE_COMPILE_CACHE).
-  const folder =
-    setting !== undefined && setting !== ""
-      ? setting
-      : (NodeModule.getCompileCacheDir?.() ?? path.join(os.tmpdir(), "node-compile-cache"))
+  const folder = cacheFolder(setting)
   const file = fileIn(folder)
   const found = read(file)
-  let cache = "dropped" in found ? undefined : found
   Object.assign(stats, { enabled: true, file, dropped: "dropped" in found ? found.dropped : undefined })
-
-  let recording = true
-  const recorded: Recorded = { resolutions: [], sources: new Map(), guards: new Map() }
-  const guard = (target: string) => {
-    if (!recorded.guards.has(target)) recorded.guards.set(target, guardOf(target))
+  const self: HookState = {
+    folder,
+    file,
+    cache: "dropped" in found ? undefined : found,
+    recording: true,
+    recorded: { resolutions: [], sources: new Map(), guards: new Map() }
   }
-
-  NodeModule.registerHooks({
-    resolve: (specifier, context, nextResolve) => {
-      const parent = context.parentURL
-      if (parent === undefined || Object.keys(context.importAttributes ?? {}).length > 0) {
-        return nextResolve(specifier, context)
-      }
-      const conditions = context.conditions?.join(",") ?? ""
-      if (cache !== undefined) {
-        const from = cache.urlIndex.get(parent)
-        const list = cache.conditionIndex.get(conditions)
-        const target = from === undefined ? undefined : cache.manifest.resolutions[from]?.[`${specifier}\0${list}`]
-        if (target !== undefined) {
-          stats.resolved++
-          const url = cache.manifest.urls[target]
-          return { url: reduceBarrel(url, specifier, parent) ?? url, shortCircuit: true }
-        }
-      }
-      const resolved = nextResolve(specifier, context)
-      if (recording && cacheable(parent) && (resolved.url.startsWith("node:") || cacheable(resolved.url))) {
-        recorded.resolutions.push([specifier, parent, conditions, resolved.url])
-      }
-      const reduced = reduceBarrel(resolved.url, specifier, parent)
-      return reduced === undefined ? resolved : { ...resolved, url: reduced }
-    },
-    load: (url, context, nextLoad) => {
-      const only = url.indexOf(Barrels.QUERY)
-      const barrel = only < 0 ? undefined : barrels.get(url.slice(0, only))
-      if (barrel !== undefined) {
-        const names = url.slice(only + Barrels.QUERY.length).split(",")
-        return { format: "module", source: Barrels.reduce(barrel, names), shortCircuit: true }
-      }
-      const cached = cache?.sources.get(url)
-      if (cached !== undefined) {
-        stats.loaded++
-        const [, format, offset, length] = cached
-        return {
-          format: format as NodeModule.ModuleFormat,
-          source: cache!.blob.subarray(offset, offset + length),
-          shortCircuit: true
-        }
-      }
-      if (!recording || !cacheable(url) || recorded.sources.has(url)) return nextLoad(url, context)
-      // The guard is taken before reading: a file changed meanwhile fails it next time rather than hiding.
-      const target = fileURLToPath(url)
-      const before = guardOf(target)
-      const loaded = nextLoad(url, context)
-      if ((loaded.format === "module" || loaded.format === "module-typescript") && loaded.source != null) {
-        const source = loaded.source
-        recorded.guards.set(target, before)
-        const pkg = NodeModule.findPackageJSON?.(url)
-        if (pkg !== undefined) guard(pkg)
-        const at = target.lastIndexOf(`${path.sep}node_modules${path.sep}`)
-        if (at >= 0) guard(target.slice(0, at + 13))
-        recorded.sources.set(url, {
-          format: loaded.format,
-          source: typeof source === "string" ? Buffer.from(source) : new Uint8Array(source as ArrayBuffer)
-        })
-        stats.recorded++
-      }
-      return loaded
-    }
-  })
-
-  pending = () => {
-    recording = false
-    const previous = cache
-    // Later imports load as usual: the sources (megabytes) are not kept for the worker's life.
-    cache = undefined
-    if (recorded.sources.size === 0 && recorded.resolutions.length === 0) return
-    const next = merge(previous, recorded)
-    // Written at once, not in the background: a short-lived program may end its workers right after their first
-    // task. Another worker may write the same file meanwhile: each writes its own and renames it over the cache.
-    // The file is created afresh (never through a link someone left in its place) and only its owner may touch it.
-    const temporary = `${file}.${process.pid}-${threadId}.tmp`
-    try {
-      fs.mkdirSync(folder, { recursive: true, mode: 0o700 })
-      fs.writeFileSync(temporary, encode(next.manifest, next.blob), { flag: "wx", mode: 0o600 })
-      fs.renameSync(temporary, file)
-      stats.written++
-    } catch {
-      fs.rmSync(temporary, { force: true })
-    }
-  }
+  NodeModule.registerHooks({ resolve: resolveHook(self), load: loadHook(self) })
+  pending = () => writeRecorded(self)
 }
 
 /**

@@ -8,11 +8,11 @@
  *
  * @internal
  */
-import { fork } from "node:child_process"
+import { type ChildProcess, fork } from "node:child_process"
 import * as fs from "node:fs"
 import { InvalidOptions } from "../../ExecutorError.ts"
-import type { InitMessage, StopMessage } from "../wire/protocol.ts"
-import { entryUrl, type ResourceLimits, type Transport } from "./transport.ts"
+import type { InitMessage, StopMessage, WorkerInit } from "../wire/protocol.ts"
+import { entryUrl, type ResourceLimits, type Transport, type WorkerEvents, type WorkerHandle } from "./transport.ts"
 
 export interface ProcessTransportOptions {
   /** Each child gets `<name>-<workerId>` as its argument, so `ps` tells the pool's children apart. */
@@ -101,6 +101,160 @@ export const limitFlags = (limits: ResourceLimits | undefined, stackLimitKb = os
   return flags
 }
 
+/** What the child printed to stderr that tells how it died. */
+interface StderrWatch {
+  /** It said it ran out of memory. */
+  oom: boolean
+  /** The last error line it printed: a child has no 'error' event for an uncaught exception. */
+  lastError: string | undefined
+  /** The end of the previous chunk, so that a message cut between two chunks is still recognised. */
+  previous: string
+}
+
+/** Passes the child's stderr on to this process's, watching it for how the child dies. */
+const watchStderr = (child: ChildProcess): StderrWatch => {
+  const watch: StderrWatch = { oom: false, lastError: undefined, previous: "" }
+  child.stderr?.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk)
+    const text = chunk.toString()
+    if (OUT_OF_MEMORY.test(watch.previous + text)) watch.oom = true
+    watch.previous = text.slice(-64)
+    const lines = text.match(/^\w*Error\b.*$/gm)
+    if (lines !== null) watch.lastError = lines[lines.length - 1]
+  })
+  return watch
+}
+
+/** An error line such as `RangeError: too far` as an `Error` with that name and message. */
+export const errorFromLine = (line: string): Error => {
+  const [, name, message] = /^(\w*)[^:]*:?\s*(.*)$/.exec(line) ?? []
+  return Object.assign(new Error(message ?? line), { name: name ?? "Error" })
+}
+
+/** One child's life, in one record: the functions below read and move it. */
+interface ChildState {
+  readonly child: ChildProcess
+  readonly events: WorkerEvents
+  readonly stderr: StderrWatch
+  /** The child's 'error' event, if any. */
+  error: unknown
+  /** Set on 'exit'; the death is reported on 'close' (or `CLOSE_AFTER_EXIT` later). */
+  exited: { readonly exitCode: number | null; readonly signal: NodeJS.Signals | null } | undefined
+  closing: ReturnType<typeof setTimeout> | undefined
+  /** The kill that follows a `stop` the child has not obeyed within `STOP_GRACE`. */
+  stopping: ReturnType<typeof setTimeout> | undefined
+  reported: boolean
+}
+
+const kill = ({ child }: ChildState) => {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+}
+
+/** Reports the child's death once, with the error it printed if it had no 'error' event. */
+const report = (self: ChildState) => {
+  if (self.reported || self.exited === undefined) return
+  self.reported = true
+  if (self.closing !== undefined) clearTimeout(self.closing)
+  const lastError = self.stderr.lastError
+  if (self.error === undefined && lastError !== undefined) self.error = errorFromLine(lastError)
+  const { exitCode, signal } = self.exited
+  // Out of memory only if it also died of it: a line that merely says so does not make a clean exit one.
+  self.events.onExit({
+    exitCode,
+    signal,
+    error: self.error,
+    oom: self.stderr.oom && (signal !== null || exitCode !== 0)
+  })
+}
+
+/**
+ * The child's death is reported on 'close' (it has exited and its stderr and IPC pipes are closed), not on 'exit':
+ * the last lines it printed (the error that killed it) may still be in the pipe at 'exit', and a pipe still open
+ * would outlive the layer's scope. A grandchild that inherited stderr could hold the pipe open, so after
+ * `CLOSE_AFTER_EXIT` the pipe is destroyed and the death reported anyway.
+ */
+const observeDeath = (self: ChildState) => {
+  const { child } = self
+  child.on("error", (cause) => {
+    self.error = cause
+  })
+  child.on("exit", (exitCode, signal) => {
+    self.exited = { exitCode, signal }
+    if (self.stopping !== undefined) clearTimeout(self.stopping)
+    self.closing = setTimeout(() => {
+      child.stderr?.destroy()
+      if (child.connected) child.disconnect()
+      report(self)
+    }, CLOSE_AFTER_EXIT)
+  })
+  child.on("close", () => report(self))
+}
+
+/**
+ * Asks an idle child to exit. Killing it at once would drop what it wrote and has not left it yet (writes to a pipe
+ * are asynchronous): it exits on its own once flushed, and is killed only if it has not within the grace period.
+ */
+const stop = (self: ChildState) => {
+  if (self.stopping !== undefined || self.exited !== undefined) return
+  if (!self.child.connected) return kill(self)
+  const message: StopMessage = { _tag: "Stop" }
+  self.child.send(message)
+  self.stopping = setTimeout(() => kill(self), STOP_GRACE)
+  self.stopping.unref()
+}
+
+/** Whether the child (its process, IPC channel and stderr pipe) keeps this process alive. */
+const setRef = (child: ChildProcess, ref: boolean) => {
+  const stderr = child.stderr as { ref?: () => void; unref?: () => void } | null
+  if (ref) {
+    child.ref()
+    child.channel?.ref()
+    stderr?.ref?.()
+  } else {
+    child.unref()
+    child.channel?.unref()
+    stderr?.unref?.()
+  }
+}
+
+const spawn = (
+  options: ProcessTransportOptions,
+  execArgv: ReadonlyArray<string>,
+  init: WorkerInit,
+  events: WorkerEvents
+): WorkerHandle => {
+  const child = fork(entry, [`${options.name}-${init.workerId}`], {
+    serialization: "advanced",
+    execArgv: [...execArgv],
+    stdio: ["ignore", "inherit", "pipe", "ipc"],
+    ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {})
+  })
+  const stderr = watchStderr(child)
+  child.on("message", events.onMessage as (message: unknown) => void)
+  const self: ChildState = {
+    child,
+    events,
+    stderr,
+    error: undefined,
+    exited: undefined,
+    closing: undefined,
+    stopping: undefined,
+    reported: false
+  }
+  observeDeath(self)
+  const initMessage: InitMessage = { _tag: "Init", init }
+  child.send(initMessage)
+  return {
+    send: (message) => {
+      child.send(message)
+    },
+    terminate: () => kill(self),
+    stop: () => stop(self),
+    setRef: (ref) => setRef(child, ref)
+  }
+}
+
 export const make = (options: ProcessTransportOptions): Transport => {
   // As `child_process.fork` does by default, children inherit this process's Node flags (loaders such as
   // `--import tsx`, `--conditions`...), which a module of tasks may need to be imported at all. The options come
@@ -109,95 +263,6 @@ export const make = (options: ProcessTransportOptions): Transport => {
   return {
     kind: "processes",
     sharedMemory: false,
-    spawn: (init, events) => {
-      const child = fork(entry, [`${options.name}-${init.workerId}`], {
-        serialization: "advanced",
-        execArgv,
-        stdio: ["ignore", "inherit", "pipe", "ipc"],
-        ...(options.env !== undefined ? { env: options.env } : {}),
-        ...(options.cwd !== undefined ? { cwd: options.cwd } : {})
-      })
-      let oom = false
-      let error: unknown = undefined
-      // The last error line the child printed: a child has no 'error' event for an uncaught exception.
-      let lastError: string | undefined
-      /** The end of the previous chunk, so that a message cut between two chunks is still recognised. */
-      let previous = ""
-      child.stderr?.on("data", (chunk: Buffer) => {
-        process.stderr.write(chunk)
-        const text = chunk.toString()
-        if (OUT_OF_MEMORY.test(previous + text)) oom = true
-        previous = text.slice(-64)
-        const lines = text.match(/^\w*Error\b.*$/gm)
-        if (lines !== null) lastError = lines[lines.length - 1]
-      })
-      child.on("message", events.onMessage as (message: unknown) => void)
-      child.on("error", (cause) => {
-        error = cause
-      })
-      // The child's death is reported on 'close' (it has exited and its stderr and IPC pipes are closed), not on
-      // 'exit': the last lines it printed (the error that killed it) may still be in the pipe at 'exit', and a pipe
-      // still open would outlive the layer's scope. A grandchild that inherited stderr could hold the pipe open, so
-      // after `CLOSE_AFTER_EXIT` the pipe is destroyed and the death reported anyway.
-      let exited: { readonly exitCode: number | null; readonly signal: NodeJS.Signals | null } | undefined
-      let closing: ReturnType<typeof setTimeout> | undefined
-      /** The kill that follows a `stop` the child has not obeyed within `STOP_GRACE`. */
-      let stopping: ReturnType<typeof setTimeout> | undefined
-      let reported = false
-      const kill = () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-      }
-      const report = () => {
-        if (reported || exited === undefined) return
-        reported = true
-        if (closing !== undefined) clearTimeout(closing)
-        if (error === undefined && lastError !== undefined) {
-          const [, name, message] = /^(\w*)[^:]*:?\s*(.*)$/.exec(lastError) ?? []
-          error = Object.assign(new Error(message ?? lastError), { name: name ?? "Error" })
-        }
-        const { exitCode, signal } = exited
-        // Out of memory only if it also died of it: a line that merely says so does not make a clean exit one.
-        events.onExit({ exitCode, signal, error, oom: oom && (signal !== null || exitCode !== 0) })
-      }
-      child.on("exit", (exitCode, signal) => {
-        exited = { exitCode, signal }
-        if (stopping !== undefined) clearTimeout(stopping)
-        closing = setTimeout(() => {
-          child.stderr?.destroy()
-          if (child.connected) child.disconnect()
-          report()
-        }, CLOSE_AFTER_EXIT)
-      })
-      child.on("close", report)
-      const initMessage: InitMessage = { _tag: "Init", init }
-      child.send(initMessage)
-      return {
-        send: (message) => {
-          child.send(message)
-        },
-        terminate: kill,
-        stop: () => {
-          if (stopping !== undefined || exited !== undefined) return
-          // Killing it at once would drop what it wrote and has not left it yet (writes to a pipe are asynchronous):
-          // it exits on its own once flushed, and is killed only if it has not within the grace period.
-          if (!child.connected) return kill()
-          const stop: StopMessage = { _tag: "Stop" }
-          child.send(stop)
-          stopping = setTimeout(kill, STOP_GRACE)
-          stopping.unref()
-        },
-        setRef: (ref) => {
-          if (ref) {
-            child.ref()
-            child.channel?.ref()
-            ;(child.stderr as { ref?: () => void } | null)?.ref?.()
-          } else {
-            child.unref()
-            child.channel?.unref()
-            ;(child.stderr as { unref?: () => void } | null)?.unref?.()
-          }
-        }
-      }
-    }
+    spawn: (init, events) => spawn(options, execArgv, init, events)
   }
 }

@@ -17,6 +17,7 @@ import * as Task from "../../Task.ts"
 import * as Bootstrap from "./bootstrap.ts"
 import * as ModuleCache from "./moduleCache.ts"
 import * as Priority from "./priority.ts"
+import * as TaskModules from "./taskModules.ts"
 import { claim, STARTED } from "../pool/claims.ts"
 import { describeWireFailure } from "../wire/codec.ts"
 import type { ChunkResult, FromWorker, ToWorker, WireExit, WorkerInit } from "../wire/protocol.ts"
@@ -28,21 +29,7 @@ export interface Port {
   readonly onMessage: (handler: (message: ToWorker) => void) => void
 }
 
-type Loaded = Map<string, Task.Any> | { readonly loadError: string }
-
-const loadModule = async (module: string): Promise<Loaded> => {
-  try {
-    const exports = await Bootstrap.importTaskModule(module)
-    const tasks = new Map<string, Task.Any>()
-    for (const value of Object.values(exports)) {
-      if (Task.isTask(value) && value.module === module) tasks.set(value.name, value)
-    }
-    return tasks
-  } catch (cause) {
-    const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
-    return { loadError: `the module failed to import: ${message}` }
-  }
-}
+type Loaded = TaskModules.TaskModule
 
 const loadError = (module: string, task: string, message: string): WireExit => ({
   _tag: "ExecutorError",
@@ -78,22 +65,14 @@ export const runWorker = (port: Port, init: WorkerInit): void => {
 
   const resolve = (module: string, name: string): Task.Any | WireExit | Promise<Task.Any | WireExit> => {
     const pick = (loaded: Loaded): Task.Any | WireExit => {
-      if (!(loaded instanceof Map)) return loadError(module, name, loaded.loadError)
-      const task = loaded.get(name)
-      return (
-        task ??
-        loadError(
-          module,
-          name,
-          `the module exports no task named "${name}" (tasks found: ${[...loaded.keys()].join(", ") || "none"})`
-        )
-      )
+      const found = TaskModules.findTask(loaded, name)
+      return typeof found === "string" ? loadError(module, name, found) : found
     }
     const loaded = modules.get(module)
     if (loaded !== undefined) return pick(loaded)
     let promise = loading.get(module)
     if (promise === undefined) {
-      promise = loadModule(module).then((imported) => {
+      promise = TaskModules.importTaskModule(module).then((imported) => {
         const trip = tripped.get(module)
         const result = trip === undefined ? imported : { loadError: trip }
         modules.set(module, result)

@@ -260,6 +260,18 @@ export const WorkerReportedError = Schema.Union([
 const executorErrorFromWire: (error: WireExecutorError) => ExecutorError.ExecutorError =
   Schema.decodeUnknownSync(WorkerReportedError)
 
+const isWorkerReported = Schema.is(WorkerReportedError)
+const workerReportedToWire: (error: typeof WorkerReportedError.Type) => WireExecutorError =
+  Schema.encodeSync(WorkerReportedError)
+
+/**
+ * An executor error in its wire form, by its Schema (the inverse of what `decodeExit` does with it); `undefined` for
+ * the errors a worker never reports per task (a crash, a shutdown, a cluster's own errors), which a backend reports
+ * through its host instead. The cluster client turns a runner's answer into the core's wire form with it.
+ */
+export const executorErrorToWire = (error: ExecutorError.ExecutorError): WireExecutorError | undefined =>
+  isWorkerReported(error) ? workerReportedToWire(error) : undefined
+
 /** Decodes a task's outcome back in the caller, restoring typed errors as instances of their classes. */
 export const decodeExit = (task: Task.Any, wire: WireExit): Exit.Exit<unknown, unknown> => {
   const codecs = codecsOf(task)

@@ -13,14 +13,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Claims from "../../src/internal/pool/claims.ts"
-import * as Core from "../../src/internal/executor/core.ts"
-import type { FutureImpl } from "../../src/internal/job/future.ts"
-import type { ToWorker, WorkerInit } from "../../src/internal/wire/protocol.ts"
-import type { Transport, WorkerEvents } from "../../src/internal/transport/transport.ts"
-import * as Pool from "../../src/internal/pool/workerPool.ts"
-import { Future } from "../../src/index.ts"
-import { double } from "../fixtures/tasks.ts"
+import * as Claims from "../../../src/internal/pool/claims.ts"
+import * as Core from "../../../src/internal/executor/core.ts"
+import type { FutureImpl } from "../../../src/internal/job/future.ts"
+import type { ToWorker, WorkerInit } from "../../../src/internal/wire/protocol.ts"
+import type { Transport, WorkerEvents } from "../../../src/internal/transport/transport.ts"
+import * as Pool from "../../../src/internal/pool/workerPool.ts"
+import { Future } from "../../../src/index.ts"
+import { double } from "../../fixtures/tasks.ts"
 
 interface FakeWorker {
   readonly events: WorkerEvents

@@ -2,9 +2,9 @@
  * The pool's decisions (`internal/pool/policy.ts`), without a worker: table-driven cases for each decision.
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as Job from "../../src/internal/job/job.ts"
-import * as Policy from "../../src/internal/pool/policy.ts"
-import { double } from "../fixtures/tasks.ts"
+import * as Job from "../../../src/internal/job/job.ts"
+import * as Policy from "../../../src/internal/pool/policy.ts"
+import { double } from "../../fixtures/tasks.ts"
 
 const limits: Policy.Limits = { maxWorkers: 2, minWorkers: 0, maxTasksPerWorker: Infinity, idleTimeout: 1000 }
 

@@ -4,8 +4,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Core from "../../src/internal/executor/core.ts"
-import { double } from "../fixtures/tasks.ts"
+import * as Core from "../../../src/internal/executor/core.ts"
+import { double } from "../../fixtures/tasks.ts"
 
 /** A backend with `slots` places, which starts jobs while it has room and records the order they start in. */
 const scripted = (slots: number) => {

@@ -2,8 +2,8 @@
  * The lifecycle union shared by the core and the pool (`internal/executor/lifecycle.ts`): each transition from each state.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { BrokenExecutor } from "../../src/ExecutorError.ts"
-import * as Lifecycle from "../../src/internal/executor/lifecycle.ts"
+import { BrokenExecutor } from "../../../src/ExecutorError.ts"
+import * as Lifecycle from "../../../src/internal/executor/lifecycle.ts"
 
 type L = Lifecycle.Lifecycle<string>
 

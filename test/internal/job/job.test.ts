@@ -4,8 +4,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Exit from "effect/Exit"
-import * as Job from "../../src/internal/job/job.ts"
-import { double } from "../fixtures/tasks.ts"
+import * as Job from "../../../src/internal/job/job.ts"
+import { double } from "../../fixtures/tasks.ts"
 
 const states: ReadonlyArray<Job.State> = ["Queued", "Dispatched", "Running", "Done", "Cancelled"]
 

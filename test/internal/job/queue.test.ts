@@ -3,9 +3,9 @@
  * its place by age, whatever was given back before it.
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as Job from "../../src/internal/job/job.ts"
-import * as JobQueue from "../../src/internal/job/queue.ts"
-import { double } from "../fixtures/tasks.ts"
+import * as Job from "../../../src/internal/job/job.ts"
+import * as JobQueue from "../../../src/internal/job/queue.ts"
+import { double } from "../../fixtures/tasks.ts"
 
 const queueOf = (...ids: ReadonlyArray<number>) => {
   const queue = JobQueue.make()
