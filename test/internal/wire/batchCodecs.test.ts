@@ -7,9 +7,15 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { ExecutorError, Task } from "../../src/index.ts"
-import { codecsOf, decodeChunk, encodePayloads, packPayloads, unpackPayloads } from "../../src/internal/wire/codec.ts"
-import { runChunkEncoded } from "../../src/internal/wire/run.ts"
+import { ExecutorError, Task } from "../../../src/index.ts"
+import {
+  codecsOf,
+  decodeChunk,
+  encodePayloads,
+  packPayloads,
+  unpackPayloads
+} from "../../../src/internal/wire/codec.ts"
+import { runChunkEncoded } from "../../../src/internal/wire/run.ts"
 
 const module = "file:///virtual/codecTasks.ts"
 const Point = Schema.Struct({ name: Schema.String, x: Schema.Number, y: Schema.Number })
