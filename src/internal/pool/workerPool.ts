@@ -37,7 +37,7 @@
 import * as Effect from "effect/Effect"
 import { BrokenExecutor, EncodeError, TaskLoadError, WorkerCrashed } from "../../ExecutorError.ts"
 import * as Claims from "./claims.ts"
-import { encodePayload } from "../wire/codec.ts"
+import { encodePayload, packPayloads } from "../wire/codec.ts"
 import { payloadNotCloneable } from "../wire/transfer.ts"
 import type { Backend, Host } from "../executor/backend.ts"
 import * as Tracing from "../observability/tracing.ts"
@@ -531,7 +531,7 @@ const dispatch = (self: PoolState, worker: PoolWorker, job: Job.Job) => {
             id: job.id,
             module: job.task.module,
             task: job.task.name,
-            payloads: job.payload as Array<unknown>,
+            payloads: packPayloads(job.task, job.payload as ArrayLike<unknown>),
             claim,
             trace: job.trace === undefined ? undefined : Tracing.contextOf(job.trace)
           }

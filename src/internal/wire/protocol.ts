@@ -8,9 +8,24 @@
  */
 import type { WorkerReportedError } from "./codec.ts"
 
-/** How a chunk ended: the encoded values of the items that succeeded, in order, then the first that did not. */
+/**
+ * A batch of records of a `Schema.Struct` of primitives, one column per key in the Schema's order: numbers as a
+ * `Float64Array`, strings and booleans as an array (see `Codecs.successColumns` in `codec.ts`). Structured clone
+ * writes each record's keys again; columns cross ~3x cheaper.
+ */
+export interface ColumnBatch {
+  readonly _tag: "Columns"
+  readonly length: number
+  readonly keys: ReadonlyArray<string>
+  readonly columns: ReadonlyArray<ReadonlyArray<unknown> | Float64Array>
+}
+
+/**
+ * How a chunk ended: the encoded values of the items that succeeded, in order, then the first that did not. Numbers
+ * cross as one `Float64Array` (see `Codecs.successIsNumber` in `codec.ts`), records of primitives as columns.
+ */
 export interface ChunkResult {
-  readonly values: ReadonlyArray<unknown>
+  readonly values: ReadonlyArray<unknown> | Float64Array | ColumnBatch
   readonly failure: WireExit | undefined
   /** The spans the chunk's items ended in the worker, when it ran under a caller's span (see `WireExit`). */
   readonly spans?: ReadonlyArray<WireSpan> | undefined
@@ -80,7 +95,8 @@ export type ToWorker =
       readonly id: number
       readonly module: string
       readonly task: string
-      readonly payloads: ReadonlyArray<unknown>
+      /** The encoded payloads; numbers as one `Float64Array`, records of primitives as columns (see `codec.ts`). */
+      readonly payloads: ArrayLike<unknown> | ColumnBatch
       readonly claim: number | undefined
       readonly trace?: TraceContext | undefined
     }
