@@ -76,6 +76,20 @@ const main = async () => {
       if (contender.map === undefined) throw new Error("not implemented by this contender")
       result = await contender.map(params.items, params.chunk)
       break
+    case "noopBridge":
+      result = await (contender.noopBridge ?? contender.noop)(params.tasks, params.inFlight)
+      break
+    case "noopManagedRuntime":
+      result = await (contender.noopManagedRuntime ?? contender.noop)(params.tasks, params.inFlight)
+      break
+    case "mapObjects":
+    case "mapStream":
+    case "mapLarge": {
+      const scenarioOf = contender[scenario]
+      if (scenarioOf === undefined) throw new Error("not implemented by this contender")
+      result = await scenarioOf(params.items, params.chunk)
+      break
+    }
     case "cancel":
       if (contender.cancel === undefined) throw new Error("not implemented by this contender")
       result = await contender.cancel()

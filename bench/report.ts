@@ -65,6 +65,83 @@ const metrics: ReadonlyArray<Metric> = [
     baseline: "raw-pipelined"
   },
   {
+    scenario: "map",
+    key: "callerNsPerItem",
+    label: "map: CPU of the caller's thread per item, ns (input generation included)",
+    higherIsBetter: false,
+    baseline: "raw-pipelined"
+  },
+  {
+    scenario: "noop",
+    key: "callerUsPerTask",
+    label: "no-op: CPU of the caller's thread per task, µs",
+    higherIsBetter: false,
+    baseline: "raw"
+  },
+  {
+    scenario: "noopBridge",
+    key: "callerUsPerTask",
+    label: "no-op, Promise caller (Bridge runner): CPU of the caller's thread per task, µs",
+    higherIsBetter: false,
+    baseline: "piscina"
+  },
+  {
+    scenario: "noopManagedRuntime",
+    key: "callerUsPerTask",
+    label: "no-op, `ManagedRuntime.runPromise` per task: CPU of the caller's thread per task, µs",
+    higherIsBetter: false,
+    baseline: "piscina"
+  },
+  {
+    scenario: "noopBridge",
+    key: "tasksPerSecond",
+    label: "no-op tasks/s, 64 in flight, Promise caller (ours: the Bridge runner's `run`)",
+    higherIsBetter: true,
+    baseline: "piscina"
+  },
+  {
+    scenario: "noopManagedRuntime",
+    key: "tasksPerSecond",
+    label: "no-op tasks/s, 64 in flight, one `ManagedRuntime.runPromise` per task (peers: their Promise `run`)",
+    higherIsBetter: true,
+    baseline: "piscina"
+  },
+  {
+    scenario: "mapObjects",
+    key: "itemsPerSecond",
+    label: "map over records { name, x, y } (Schema-checked), chunks of 1000: items/s",
+    higherIsBetter: true,
+    baseline: "piscina"
+  },
+  {
+    scenario: "mapObjects",
+    key: "callerNsPerItem",
+    label: "map over records: CPU of the caller's thread per item, ns",
+    higherIsBetter: false,
+    baseline: "piscina"
+  },
+  {
+    scenario: "mapStream",
+    key: "itemsPerSecond",
+    label: "map over a lazy Stream of the `map` numbers: items/s",
+    higherIsBetter: true,
+    baseline: "piscina"
+  },
+  {
+    scenario: "mapLarge",
+    key: "rssPeakMb",
+    label: "map 10M items from a lazy Stream: peak RSS, MB (start, half-way and end in results.json)",
+    higherIsBetter: false,
+    baseline: "piscina"
+  },
+  {
+    scenario: "mapLarge",
+    key: "maxChunksInFlight",
+    label: "map 10M items from a lazy Stream: most chunks in flight at a sample",
+    higherIsBetter: false,
+    baseline: "piscina"
+  },
+  {
     scenario: "cancel",
     key: "nextStartMs",
     label: "cancel a running CPU task: ms until the next task starts",
@@ -167,6 +244,58 @@ const targets = (results: Results): ReadonlyArray<Target> => {
       atLeast: true,
       unit: "x"
     },
+    // Issue 17: the figures users see, and map's new rows.
+    {
+      label: "no-op, Effect program (`Effect.forEach`, 64 in flight) vs piscina",
+      value: ratio(ours("noop", "tasksPerSecond"), theirs("noop", "tasksPerSecond")),
+      mustReach: 1.5,
+      aim: 1.5,
+      atLeast: true,
+      unit: "x"
+    },
+    {
+      label: "no-op, Promise caller through the Bridge runner vs piscina",
+      value: ratio(ours("noopBridge", "tasksPerSecond"), theirs("noopBridge", "tasksPerSecond")),
+      mustReach: 1.2,
+      aim: 1.2,
+      atLeast: true,
+      unit: "x"
+    },
+    {
+      label: "map, numbers, chunks of 1000 vs piscina hand-chunked",
+      value: ratio(ours("map", "itemsPerSecond"), theirs("map", "itemsPerSecond")),
+      mustReach: 1.0,
+      aim: 1.0,
+      atLeast: true,
+      unit: "x"
+    },
+    {
+      label: "map over records (Schema-checked) vs piscina hand-chunked",
+      value: ratio(ours("mapObjects", "itemsPerSecond"), theirs("mapObjects", "itemsPerSecond")),
+      mustReach: 1.0,
+      aim: 1.0,
+      atLeast: true,
+      unit: "x"
+    },
+    {
+      label: "map over a lazy Stream vs the same items from an array (ours, same run)",
+      value: ratio(ours("mapStream", "itemsPerSecond"), ours("map", "itemsPerSecond")),
+      mustReach: 0.9,
+      aim: 1.0,
+      atLeast: true,
+      unit: "x"
+    },
+    {
+      label: "map 10M items from a lazy Stream: RSS growth over the last quarter of the window (flat: ~0)",
+      value:
+        ours("mapLarge", "rssEndMb") === undefined
+          ? undefined
+          : ours("mapLarge", "rssEndMb")! - ours("mapLarge", "rssThreeQuartersMb")!,
+      mustReach: 50,
+      aim: 25,
+      atLeast: false,
+      unit: " MB"
+    },
     {
       label: "next-task latency after cancelling a running CPU task, with `spareWorkers: 1`",
       value: valueOf(results, "cancel", "effect-futures+spare", "nextStartMs"),
@@ -199,7 +328,7 @@ export const render = async (meta: Record<string, unknown>, results: Results) =>
     "piscina's and to the raw worker_threads baseline (one task in flight per worker; for `map`, the pipelined",
     "variant). For ratios of times and memory, lower is better.",
     "",
-    "## Targets (issue 16: worker boot; issue 7: the rest)",
+    "## Targets (issue 16: worker boot; issue 17: the no-op figures users see and map; issue 7: the rest)",
     "",
     "| target | measured | must reach | aim | verdict |",
     "| --- | --- | --- | --- | --- |",

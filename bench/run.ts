@@ -51,6 +51,27 @@ const scenarios: ReadonlyArray<Scenario> = [
     params: { items: quick ? 200_000 : 1_000_000, chunk: 1000 },
     contenders: ["effect-futures", "piscina", "raw-pipelined"]
   },
+  // The no-op window as a Promise caller pays it: our Bridge runner's `run`, and one `ManagedRuntime.runPromise` per
+  // task; the peers run their ordinary (Promise) no-op window.
+  {
+    name: "noopBridge",
+    params: { tasks: quick ? 20_000 : 100_000, inFlight: 64 },
+    contenders: ["effect-futures", "piscina"]
+  },
+  {
+    name: "noopManagedRuntime",
+    params: { tasks: quick ? 20_000 : 100_000, inFlight: 64 },
+    contenders: ["effect-futures", "piscina"]
+  },
+  {
+    name: "mapObjects",
+    params: { items: quick ? 100_000 : 500_000, chunk: 1000 },
+    contenders: ["effect-futures", "piscina"]
+  },
+  // The `map` scenario's numbers from a lazy `Stream` (compared with our own `map` row of the same run).
+  { name: "mapStream", params: { items: quick ? 200_000 : 1_000_000, chunk: 1000 }, contenders: ["effect-futures"] },
+  // 10M items from a lazy Stream: RSS sampled every 100 ms, with the chunks in flight.
+  { name: "mapLarge", params: { items: quick ? 2_000_000 : 10_000_000, chunk: 1000 }, contenders: ["effect-futures"] },
   { name: "cancel", params: {}, contenders: [...pools, "effect-futures+spare", ...processPools] }
 ].filter((s) => only === undefined || only.includes(s.name))
 

@@ -55,3 +55,22 @@ export const echo = Task.make("echo", {
   success: Schema.Unknown,
   run: (input) => Effect.succeed(input)
 })
+
+/** `double` as a plain function (`Task.sync`): a worker runs a whole chunk of it in one loop. */
+export const doubleSync = Task.sync("doubleSync", {
+  module: import.meta.url,
+  payload: Schema.Number,
+  success: Schema.Number,
+  run: (n) => n * 2
+})
+
+/** A small record, Schema-checked on both sides: what `map` over objects sends. */
+export const Item = Schema.Struct({ name: Schema.String, x: Schema.Number, y: Schema.Number })
+
+/** Sums an item's numbers, keeping its name (the peers' worker does the same). */
+export const sumItem = Task.sync("sumItem", {
+  module: import.meta.url,
+  payload: Item,
+  success: Item,
+  run: ({ name, x, y }) => ({ name, x: x + y, y })
+})

@@ -21,6 +21,18 @@ export const fib = Task.make("fib", {
   run: (n) => (n < 0 ? Effect.fail(new NegativeInput({ n })) : Effect.sync(() => fibSync(n)))
 })
 
+/**
+ * fib(n) for each n, each inside its own span `fib`: those spans nest under the caller's `effect_futures.task` span
+ * and reach the caller's tracer (see `observability.ts`).
+ */
+export const fibEach = Task.make("fibEach", {
+  module: import.meta.url,
+  payload: Schema.Array(Schema.Number),
+  success: Schema.Array(Schema.Number),
+  run: (ns) =>
+    Effect.forEach(ns, (n) => Effect.sync(() => fibSync(n)).pipe(Effect.withSpan("fib", { attributes: { n } })))
+})
+
 /** Waits `millis` (Effect's clock), then returns them: stands in for I/O. */
 export const pause = Task.make("pause", {
   module: import.meta.url,

@@ -43,6 +43,12 @@ import * as TaskModule from "./Task.ts"
  * annotated with the task; its worker carries on, and the task running there is unaffected). `waitTime` is
  * the time from submit to start, `runTime` from start to end, over the most recent 1,024 tasks.
  *
+ * The counts are the sums over tasks of the very numbers the executor exports as Effect `Metric`s
+ * (`effect_futures_tasks_{completed,failed,crashed,cancelled}_total`, attributes `executor` and `task`), and
+ * `workers`, `busy`, `queued` are what the gauges `effect_futures_workers`, `effect_futures_workers_busy` and
+ * `effect_futures_queue_length` read: the two never disagree. (Two live executors with the same `name` share their
+ * metric series, which then add up; each one's `stats` stays its own.)
+ *
  * @since 0.1.0
  * @category models
  */
@@ -150,7 +156,10 @@ export interface CommonOptions {
    * is broken: pending futures and later submits fail with `BrokenExecutor`.
    */
   readonly initializer?: { readonly task: Task.Any; readonly input: unknown } | undefined
-  /** A name for logs and stats. Default: the layer's kind. */
+  /**
+   * A name for logs and stats, and the `executor` attribute of the executor's metrics and task spans (see the
+   * README's Observability section). Default: the layer's kind.
+   */
   readonly name?: string | undefined
 }
 
@@ -507,7 +516,7 @@ export const shutdown = (options?: ShutdownOptions): Effect.Effect<void, never, 
 
 /**
  * The counters of the executor in the context: workers, busy, queued, completed, failed, crashed, cancelled, and
- * p50/p99 of wait and run time.
+ * p50/p99 of wait and run time. They read the same numbers as the executor's exported metrics (see `Stats`).
  *
  * @example
  * ```ts

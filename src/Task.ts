@@ -10,6 +10,7 @@
  */
 import "./internal/transport/nodeVersion.ts"
 import type * as Effect from "effect/Effect"
+import * as EffectRuntime from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
@@ -200,6 +201,130 @@ export const make = <
   if (options.progress !== undefined) task.progress = options.progress
   return Object.freeze(task)
 }
+
+/**
+ * A task whose body is a plain synchronous function (made by {@link sync}). It is also an ordinary {@link Task}: its
+ * `run` wraps the function in an Effect, so it runs anywhere a task runs (every executor, the cluster, `Bridge`).
+ * Executors that know the form run a whole chunk of `map` or `submitBatch` in one loop, with no Effect per item.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SyncTask<
+  Name extends string,
+  Payload extends AnySchema,
+  Success extends AnySchema,
+  Error extends AnySchema
+> extends Task<Name, Payload, Success, Error> {
+  /** The task's body as given to {@link sync}: returns the success, or throws (the typed error, or a defect). */
+  readonly runSync: (payload: Payload["Type"]) => Success["Type"]
+}
+
+/**
+ * Defines a task whose work is a plain function, as Python's `map` takes one: `run` returns the success value
+ * directly. A worker runs a chunk of such items in a single loop, without starting an Effect per item, which is what
+ * makes `Executor.map` over many small items cheap.
+ *
+ * Failures keep their types: a thrown value that the `error` Schema accepts (`Schema.is`; for a `Schema.TaggedError`
+ * class, an instance of it) is the task's typed failure, exactly as `Effect.fail` in {@link make}; anything else thrown
+ * is a defect (`TaskDefect`). The body runs to completion once started: being synchronous, it cannot see an
+ * interrupt (under the `terminate` interrupt policy its worker is stopped instead). Use {@link make} for work that
+ * waits or needs to be interruptible.
+ *
+ * Throws {@link InvalidTask} at definition time for the same mistakes as {@link make}, and for a `run` that is not a
+ * function.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Task } from "effect-futures"
+ *
+ * export class Negative extends Schema.TaggedError<Negative>()("Negative", { n: Schema.Number }) {}
+ *
+ * export const squareRoot = Task.sync("squareRoot", {
+ *   module: import.meta.url,
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   error: Negative,
+ *   run: (n) => {
+ *     if (n < 0) throw new Negative({ n })
+ *     return Math.sqrt(n)
+ *   }
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const sync = <
+  const Name extends string,
+  Payload extends AnySchema,
+  Success extends AnySchema,
+  Error extends AnySchema = typeof Schema.Never
+>(
+  name: Name,
+  options: {
+    /** Where workers find this task: pass `import.meta.url` of the defining module. */
+    readonly module: string
+    /** The input's Schema. The caller encodes with it; the worker decodes with it. */
+    readonly payload: Payload
+    /** The success value's Schema. */
+    readonly success: Success
+    /** The typed error's Schema (default `Schema.Never`: whatever `run` throws is a defect). */
+    readonly error?: Error | undefined
+    /** The work itself, synchronous: return the success, throw the typed error. No services, no Effect. */
+    readonly run: (payload: Payload["Type"]) => Success["Type"]
+  }
+): SyncTask<Name, Payload, Success, Error> => {
+  if (options === null || typeof options !== "object") {
+    throw new InvalidTask({ task: String(name), message: "Expected an options object" })
+  }
+  if (typeof options.run !== "function") {
+    throw new InvalidTask({
+      task: String(name),
+      message: "Expected `run` to be a function returning the success value"
+    })
+  }
+  const runSync = options.run
+  const task: Task<Name, Payload, Success, Error> = make(name, {
+    ...options,
+    run: (payload) =>
+      EffectRuntime.suspend(() => {
+        try {
+          return EffectRuntime.succeed(runSync(payload))
+        } catch (thrown) {
+          return isTypedError(thrown) ? EffectRuntime.fail(thrown) : EffectRuntime.die(thrown)
+        }
+      })
+  })
+  // After `make` has checked that `error` is a Schema (`Schema.Never` when absent: every throw is a defect).
+  const isTypedError = Schema.is(task.error)
+  return Object.freeze(Object.assign(Object.create(TaskProto), task, { runSync }))
+}
+
+/**
+ * Tells whether a task was made by {@link sync}, that is whether it has a plain synchronous body.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Task } from "effect-futures"
+ *
+ * const double = Task.sync("double", {
+ *   module: "file:///tasks.js",
+ *   payload: Schema.Number,
+ *   success: Schema.Number,
+ *   run: (n) => n * 2
+ * })
+ *
+ * Task.isSync(double) // true
+ * ```
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isSync = (task: Any): task is SyncTask<string, any, any, any> =>
+  typeof (task as { readonly runSync?: unknown }).runSync === "function"
 
 /**
  * Tells whether a value is a task made by {@link make} (from any copy of this library).

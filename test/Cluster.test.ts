@@ -6,7 +6,7 @@
  * With `EFFECT_FUTURES_POSTGRES_URL` set (`npm run test:postgres` does it), the same runs against that Postgres.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Option, Redacted, Schema, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Layer, Metric, Option, Redacted, Schema, Scope, Stream } from "effect"
 import { execFile, spawn } from "node:child_process"
 import { createHmac } from "node:crypto"
 import * as fs from "node:fs"
@@ -175,6 +175,36 @@ describe(`${label}: across runners`, () => {
         [2, 4, 6]
       )
     }).pipe(Effect.provide(clientOf()))
+  )
+
+  it.live("the metrics count the cluster's tasks per task, and Executor.stats reads the same numbers", () =>
+    Effect.gen(function* () {
+      const futures = [
+        yield* Executor.submit(double, 1),
+        yield* Executor.submit(double, 2),
+        yield* Executor.submit(exitWith, 3)
+      ]
+      for (const future of futures) yield* Future.await(future)
+      const snapshots = yield* Metric.snapshot
+      const count = (metric: string, task: string) =>
+        (
+          snapshots.find(
+            (snapshot) =>
+              snapshot.id === `effect_futures_tasks_${metric}_total` &&
+              snapshot.attributes?.executor === "metrics-cluster" &&
+              snapshot.attributes?.task === task
+          )?.state as Metric.CounterState<number> | undefined
+        )?.count
+      assert.strictEqual(count("submitted", "double"), 2)
+      assert.strictEqual(count("completed", "double"), 2)
+      assert.strictEqual(count("crashed", "exitWith"), 1)
+      const stats = yield* Executor.stats
+      assert.strictEqual(stats.completed, 2)
+      assert.strictEqual(stats.crashed, 1)
+    }).pipe(
+      Effect.provide(clientOf({ name: "metrics-cluster" })),
+      Effect.provideService(Metric.MetricRegistry, new Map())
+    )
   )
 
   it.live("dates, bigints and bytes survive the JSON storage both ways", () =>

@@ -103,3 +103,91 @@ describe("Task.make", () => {
     assert.isFalse(Task.isTask("fib"))
   })
 })
+
+class Negative extends Schema.TaggedError<Negative>()("Negative", { n: Schema.Number }) {}
+
+describe("Task.sync", () => {
+  const squareRoot = Task.sync("syncSquareRoot", {
+    module,
+    payload: Schema.Number,
+    success: Schema.Number,
+    error: Negative,
+    run: (n) => {
+      if (n < 0) throw new Negative({ n })
+      if (Number.isNaN(n)) throw new RangeError("NaN")
+      return Math.sqrt(n)
+    }
+  })
+
+  it("is a task like any other, and says it is synchronous", () => {
+    assert.isTrue(Task.isTask(squareRoot))
+    assert.isTrue(Task.isSync(squareRoot))
+    assert.strictEqual(squareRoot.name, "syncSquareRoot")
+    assert.strictEqual(squareRoot.error, Negative)
+    assert.strictEqual(squareRoot.runSync(9), 3)
+    assert.strictEqual(String(squareRoot), `Task(syncSquareRoot @ ${module})`)
+    assert.isTrue(Object.isFrozen(squareRoot))
+    const effectful = Task.make("notSync", {
+      module,
+      payload: Schema.Number,
+      success: Schema.Number,
+      run: Effect.succeed
+    })
+    assert.isFalse(Task.isSync(effectful))
+  })
+
+  it.effect("its Effect form (what the cluster and other paths run) keeps typed failures typed", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(yield* squareRoot.run(16), 4)
+      const typed = yield* Effect.flip(squareRoot.run(-1))
+      assert.instanceOf(typed, Negative)
+      const defect = yield* Effect.exit(squareRoot.run(NaN))
+      assert.isTrue(defect._tag === "Failure" && String(defect.cause).includes("NaN"))
+      let calls = 0
+      const counted = Task.sync("syncCounted", {
+        module,
+        payload: Schema.Number,
+        success: Schema.Number,
+        run: (n) => (calls++, n)
+      })
+      const effect = counted.run(1)
+      assert.strictEqual(calls, 0, "the body runs when the Effect runs, not when it is built")
+      yield* effect
+      yield* effect
+      assert.strictEqual(calls, 2)
+    })
+  )
+
+  it("rejects what Task.make rejects, and a run that is not a function", () => {
+    assert.include(
+      invalid(() => Task.sync("syncRun", { module, payload: Schema.Number, success: Schema.Number, run: 1 as never }))
+        .message,
+      "`run` to be a function returning the success value"
+    )
+    assert.include(invalid(() => Task.sync("syncNull", null as never)).message, "options object")
+    assert.include(
+      invalid(() =>
+        Task.sync("syncBadError", {
+          module,
+          payload: Schema.Number,
+          success: Schema.Number,
+          error: "Boom" as never,
+          run: (n) => n
+        })
+      ).message,
+      "`error` to be a Schema"
+    )
+    assert.include(
+      invalid(() =>
+        Task.sync("syncNoModule", { module: "", payload: Schema.Number, success: Schema.Number, run: (n) => n })
+      ).message,
+      "import.meta.url"
+    )
+    assert.include(
+      invalid(() =>
+        Task.sync("syncSquareRoot", { module, payload: Schema.Number, success: Schema.Number, run: (n) => n })
+      ).message,
+      "already defined"
+    )
+  })
+})

@@ -3,10 +3,14 @@
  * Ported from CPython's test_concurrent_futures (executor, wait, as_completed, shutdown) plus our own guarantees.
  * Workers are driven by latches on a SharedArrayBuffer; nothing sleeps on the real clock.
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Option, Schedule, Stream } from "effect"
 import { Executor, ExecutorError, Future } from "../src/index.ts"
 import { makeBoard } from "./fixtures/latch.ts"
+import { halveOrBoom, pointFlip, pointSum, syncBadResult, syncMark, syncUndeclared } from "./fixtures/syncTasks.ts"
 import { badResult, Boom, double, failWith, gated, record, throws } from "./fixtures/tasks.ts"
 
 /** Options every layer understands; each suite maps `workers` to its own option (`maxWorkers` or `concurrency`). */
@@ -36,6 +40,8 @@ export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   )
   return (error as Option.Some<E>).value
 }
+
+let marks = 0
 
 /** Waits (polling) until the executor's counters satisfy `condition`: waiting for an event, not for time. */
 const statsUntil = (condition: (stats: Executor.Stats) => boolean) =>
@@ -566,6 +572,135 @@ export const contractSuite = (label: string, makeLayer: MakeLayer) => {
         assert.deepStrictEqual(yield* Effect.forEach(futures, Future.state), ["CANCELLED", "CANCELLED"])
         assert.isFalse(board.hasStarted(1))
       })
+    )
+  })
+
+  describe(`${label}: Task.sync`, () => {
+    /** A fresh file the `syncMark` task appends to, and what it holds (one number a line). */
+    const markFile = Effect.acquireRelease(
+      Effect.sync(() => {
+        const file = path.join(os.tmpdir(), `effect-futures-marks-${process.pid}-${marks++}.txt`)
+        fs.writeFileSync(file, "")
+        return file
+      }),
+      (file) => Effect.sync(() => fs.rmSync(file, { force: true }))
+    )
+    const marked = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number)
+
+    it.live("a sync task's value, typed failure, defect and bad result, one by one and in a batch", () =>
+      Effect.gen(function* () {
+        assert.strictEqual(yield* yield* Executor.submit(halveOrBoom, 8), 4)
+        const typed = failureOf(yield* Future.await(yield* Executor.submit(halveOrBoom, -3)))
+        assert.instanceOf(typed, Boom, "a thrown instance of the error Schema is the typed failure")
+        assert.strictEqual((typed as Boom).code, -3)
+        const defect = failureOf(yield* Future.await(yield* Executor.submit(halveOrBoom, NaN)))
+        assert.instanceOf(defect, ExecutorError.TaskDefect)
+        assert.strictEqual((defect as ExecutorError.TaskDefect).errorName, "RangeError")
+        assert.strictEqual((defect as ExecutorError.TaskDefect).message, "not a number")
+        const undeclared = failureOf(yield* Future.await(yield* Executor.submit(syncUndeclared, 1)))
+        assert.instanceOf(undeclared, ExecutorError.TaskDefect, "a throw the error Schema does not accept is a defect")
+        const bad = failureOf(yield* Future.await(yield* Executor.submit(syncBadResult, 1)))
+        assert.instanceOf(bad, ExecutorError.EncodeError)
+        assert.strictEqual((bad as ExecutorError.EncodeError).which, "success")
+        // A batch stops at the first item that does not succeed, with its typed error and the values before it.
+        const executor = yield* Executor.Executor
+        const batch = yield* yield* executor.submitBatch(halveOrBoom, [2, 4, -6, 8])
+        assert.deepStrictEqual(batch.values, [1, 2])
+        assert.isDefined(batch.failure)
+        const failure = Cause.findErrorOption(batch.failure!)
+        assert.isTrue(Option.isSome(failure) && failure.value instanceof Boom && failure.value.code === -6)
+      }).pipe(withExecutor({ workers: 2 }))
+    )
+
+    it.live("map over a sync task: input order, chunks, a Stream input, objects, failure at its position", () =>
+      Effect.gen(function* () {
+        const inputs = Array.from({ length: 100 }, (_, i) => i)
+        const halves = inputs.map((n) => n / 2)
+        for (const chunksize of [1, 7, 100]) {
+          const out = yield* Stream.runCollect(Executor.map(halveOrBoom, inputs, { chunksize }))
+          assert.deepStrictEqual(Array.from(out), halves, `chunksize ${chunksize}`)
+        }
+        const lazy = yield* Stream.runCollect(
+          Executor.map(halveOrBoom, Stream.range(0, 99), { chunksize: 10, buffersize: 20 })
+        )
+        assert.deepStrictEqual(Array.from(lazy), halves)
+        const points = inputs.map((i) => ({ label: `p${i}`, x: i, y: 1 }))
+        const sums = yield* Stream.runCollect(Executor.map(pointSum, Stream.fromIterable(points), { chunksize: 16 }))
+        assert.deepStrictEqual(
+          Array.from(sums),
+          points.map(({ label, x, y }) => ({ label, sum: x + y }))
+        )
+        const records = inputs.map((i) => ({ label: `r${i}`, x: i + 0.5, on: i % 3 === 0, dropped: i }))
+        const flipped = yield* Stream.runCollect(Executor.map(pointFlip, records, { chunksize: 32 }))
+        assert.deepStrictEqual(
+          Array.from(flipped),
+          records.map(({ label, on, x }) => ({ label: label.toUpperCase(), x: -x, on: !on })),
+          "records of primitives cross as columns and come back as records, keys the Schema does not know dropped"
+        )
+        const badPoint = yield* Effect.flip(
+          Stream.runCollect(Executor.map(pointSum, [{ label: "p", x: 1, y: Infinity }], { chunksize: 4 }))
+        )
+        assert.instanceOf(badPoint, ExecutorError.EncodeError, "the object Schema's check runs on the caller")
+        const seen: Array<number> = []
+        const error = yield* Effect.flip(
+          Stream.runForEach(Executor.map(halveOrBoom, [2, 4, 6, -1, 10, 12], { chunksize: 2 }), (n) =>
+            Effect.sync(() => seen.push(n))
+          )
+        )
+        assert.instanceOf(error, Boom)
+        assert.deepStrictEqual(seen, [1, 2, 3], "the results before the failing item arrive, then its failure")
+      }).pipe(withExecutor({ workers: 2 }))
+    )
+
+    // (-0 is checked for worker pools in test/internal/codec.test.ts: the cluster's JSON cannot carry it.)
+    it.live(
+      "numbers cross a batch packed, and arrive as a plain array with NaN, infinities and large values intact",
+      () =>
+        Effect.gen(function* () {
+          const executor = yield* Executor.Executor
+          // (`halveOrBoom` throws for NaN and negative numbers.)
+          const cases = [
+            [halveOrBoom, [0.25, 1.5, 2 ** 53, Infinity], (n: number) => n / 2],
+            [double, [1e-300, NaN, 1.5, 2 ** 53, -Infinity], (n: number) => n * 2]
+          ] as const
+          for (const [task, inputs, expected] of cases) {
+            const batch = yield* yield* executor.submitBatch(task, inputs)
+            assert.isTrue(Array.isArray(batch.values), `${task.name}: Batch.values is an array`)
+            assert.isUndefined(batch.failure)
+            assert.strictEqual(batch.values.length, inputs.length)
+            inputs.forEach((n, i) => assert.isTrue(Object.is(batch.values[i], expected(n)), `${task.name}[${i}]: ${n}`))
+          }
+          const out = yield* Stream.runCollect(Executor.map(halveOrBoom, [0, 3, Infinity], { chunksize: 3 }))
+          assert.deepStrictEqual(Array.from(out), [0, 1.5, Infinity])
+        }).pipe(withExecutor({ workers: 2 }))
+    )
+
+    it.live("a queued sync task that is cancelled, or whose map is interrupted, never runs", () =>
+      Effect.gen(function* () {
+        const board = yield* makeBoard
+        const file = yield* markFile
+        const blocker = yield* Executor.submit(gated, { board: board.address, index: 0 })
+        yield* board.started(0)
+        const pending = yield* Executor.submit(syncMark, { file, value: 1 })
+        assert.isTrue(yield* Future.cancel(pending))
+        const mapping = yield* Effect.forkChild(
+          Stream.runCollect(
+            Executor.map(
+              syncMark,
+              [2, 3, 4, 5].map((value) => ({ file, value })),
+              { chunksize: 2 }
+            )
+          )
+        )
+        yield* statsUntil((stats) => stats.queued >= 2)
+        yield* Fiber.interrupt(mapping)
+        yield* board.release(0)
+        assert.strictEqual(yield* blocker, 0)
+        // The single worker is free and runs the next sync task; nothing cancelled ran before it.
+        assert.strictEqual(yield* yield* Executor.submit(syncMark, { file, value: 6 }), 6)
+        assert.deepStrictEqual(marked(file), [6])
+        assert.strictEqual(yield* Future.state(pending), "CANCELLED")
+      }).pipe(withExecutor({ workers: 1 }), Effect.scoped)
     )
   })
 

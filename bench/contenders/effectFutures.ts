@@ -2,21 +2,65 @@
  * effect-futures, used the way an Effect application uses it (imports as the README shows, the built package):
  * `Executor.layerWorkerThreads` or `Executor.layerProcesses` and Effect code.
  */
-import { Effect, Stream } from "effect"
-import { Executor, Future } from "effect-futures"
-import { double, fib, noop, spin, stamp } from "../tasks.ts"
-import { type Contender, settle, WORKERS } from "./types.ts"
+import { Effect, Fiber, ManagedRuntime, Schedule, Stream } from "effect"
+import { Bridge, Executor, Future } from "effect-futures"
+import { doubleSync, fib, noop, spin, stamp, sumItem } from "../tasks.ts"
+import {
+  type Contender,
+  item,
+  type MapLargeResult,
+  mapWindow,
+  noopWindow,
+  settle,
+  withConcurrency,
+  WORKERS
+} from "./types.ts"
 
 type Kind = "threads" | "processes"
 
+const layerOf = (kind: Kind, options: Executor.WorkerOptions) => {
+  const all = { maxWorkers: WORKERS, minWorkers: WORKERS, ...options }
+  return kind === "threads" ? Executor.layerWorkerThreads(all) : Executor.layerProcesses(all)
+}
+
 const makeRun =
   (kind: Kind, options: Executor.WorkerOptions) =>
-  <A, E>(program: Effect.Effect<A, E, Executor.Executor>) => {
-    const all = { maxWorkers: WORKERS, minWorkers: WORKERS, ...options }
-    return Effect.runPromise(
-      program.pipe(Effect.provide(kind === "threads" ? Executor.layerWorkerThreads(all) : Executor.layerProcesses(all)))
+  <A, E>(program: Effect.Effect<A, E, Executor.Executor>) =>
+    Effect.runPromise(program.pipe(Effect.provide(layerOf(kind, options))))
+
+/** The no-op window from Promise code: `runOne(i)` runs one no-op task and resolves with its value. */
+const promiseWindow = async (runOne: (i: number) => Promise<unknown>, tasks: number, inFlight: number) => {
+  await withConcurrency(1000, 64, runOne)
+  const ended = noopWindow()
+  await withConcurrency(tasks, inFlight, runOne)
+  return ended(tasks)
+}
+
+/** Samples RSS and the chunks in flight (queued + busy) every 100 ms while `program` runs. */
+const sampled = <A, E>(program: Effect.Effect<A, E, Executor.Executor>) =>
+  Effect.gen(function* () {
+    const samples = { rss: [process.memoryUsage().rss], chunks: 0 }
+    const sampler = yield* Effect.forkChild(
+      Effect.repeat(
+        Effect.map(Executor.stats, (stats) => {
+          samples.rss.push(process.memoryUsage().rss)
+          samples.chunks = Math.max(samples.chunks, stats.queued + stats.busy)
+        }),
+        Schedule.spaced(100)
+      )
     )
-  }
+    const result = yield* program
+    yield* Fiber.interrupt(sampler)
+    return {
+      result,
+      rssPeak: Math.max(...samples.rss),
+      // Half-way through the window: V8 and the workers have sized their heaps by then; what RSS gains after it is
+      // what the map holds on to.
+      rssHalf: samples.rss[Math.floor(samples.rss.length / 2)],
+      rssThreeQuarters: samples.rss[Math.floor((samples.rss.length * 3) / 4)],
+      chunks: samples.chunks
+    }
+  })
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 
@@ -32,12 +76,12 @@ const makeContender = (options: Executor.WorkerOptions, kind: Kind = "threads"):
       run(
         Effect.gen(function* () {
           yield* warm
-          const started = performance.now()
+          const ended = noopWindow()
           yield* Effect.forEach(range(tasks), (i) => Effect.flatMap(Executor.submit(noop, i), Future.result), {
             concurrency: inFlight,
             discard: true
           })
-          return { tasksPerSecond: tasks / ((performance.now() - started) / 1000) }
+          return ended(tasks)
         })
       ),
     burst: (tasks) =>
@@ -89,9 +133,66 @@ const makeContender = (options: Executor.WorkerOptions, kind: Kind = "threads"):
       run(
         Effect.gen(function* () {
           yield* warm
-          const started = performance.now()
-          yield* Stream.runDrain(Executor.map(double, range(items), { chunksize: chunk }))
-          return { itemsPerSecond: items / ((performance.now() - started) / 1000) }
+          const ended = mapWindow()
+          yield* Stream.runDrain(Executor.map(doubleSync, range(items), { chunksize: chunk }))
+          return ended(items)
+        })
+      ),
+    noopBridge: async (tasks, inFlight) => {
+      await using runner = Bridge.makeRunner(layerOf(kind, options))
+      return await promiseWindow((i) => runner.run(noop, i), tasks, inFlight)
+    },
+    noopManagedRuntime: async (tasks, inFlight) => {
+      const runtime = ManagedRuntime.make(layerOf(kind, options))
+      try {
+        return await promiseWindow(
+          (i) => runtime.runPromise(Effect.flatMap(Executor.submit(noop, i), Future.result)),
+          tasks,
+          inFlight
+        )
+      } finally {
+        await runtime.dispose()
+      }
+    },
+    mapObjects: (items, chunk) =>
+      run(
+        Effect.gen(function* () {
+          yield* warm
+          const ended = mapWindow()
+          const inputs = Array.from({ length: items }, (_, i) => item(i))
+          yield* Stream.runDrain(Executor.map(sumItem, inputs, { chunksize: chunk }))
+          return ended(items)
+        })
+      ),
+    mapStream: (items, chunk) =>
+      run(
+        Effect.gen(function* () {
+          yield* warm
+          const ended = mapWindow()
+          yield* Stream.runDrain(Executor.map(doubleSync, Stream.range(0, items - 1), { chunksize: chunk }))
+          return ended(items)
+        })
+      ),
+    mapLarge: (items, chunk) =>
+      run(
+        Effect.gen(function* () {
+          yield* warm
+          const rssStart = process.memoryUsage().rss
+          const ended = mapWindow()
+          const { chunks, rssHalf, rssPeak, rssThreeQuarters } = yield* sampled(
+            Stream.runDrain(Executor.map(doubleSync, Stream.range(0, items - 1), { chunksize: chunk }))
+          )
+          const mb = (bytes: number) => bytes / 1024 / 1024
+          const result: MapLargeResult = {
+            ...ended(items),
+            rssStartMb: mb(rssStart),
+            rssHalfMb: mb(rssHalf),
+            rssThreeQuartersMb: mb(rssThreeQuarters),
+            rssPeakMb: mb(rssPeak),
+            rssEndMb: mb(process.memoryUsage().rss),
+            maxChunksInFlight: chunks
+          }
+          return result
         })
       ),
     cancel: () =>

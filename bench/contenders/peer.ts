@@ -2,7 +2,7 @@
  * The peers (piscina, tinypool) share one API shape: `run(data, { signal })` and `destroy()`. Both run
  * `workers/peerWorker.mjs` on a fixed pool of two threads.
  */
-import { type Contender, settle, withConcurrency, WORKERS } from "./types.ts"
+import { type Contender, item, mapWindow, noopWindow, settle, withConcurrency, WORKERS } from "./types.ts"
 
 export interface PeerPool {
   readonly run: (data: unknown, options?: { readonly signal?: AbortSignal }) => Promise<unknown>
@@ -15,11 +15,11 @@ export const peerContender = (make: () => PeerPool): Contender => {
     noop: async (tasks, inFlight) => {
       const pool = make()
       await warm(pool)
-      const started = performance.now()
+      const ended = noopWindow()
       await withConcurrency(tasks, inFlight, (i) => pool.run({ kind: "noop", value: i }))
-      const seconds = (performance.now() - started) / 1000
+      const result = ended(tasks)
       await pool.destroy()
-      return { tasksPerSecond: tasks / seconds }
+      return result
     },
     burst: async (tasks) => {
       const pool = make()
@@ -60,14 +60,29 @@ export const peerContender = (make: () => PeerPool): Contender => {
     map: async (items, chunk) => {
       const pool = make()
       await warm(pool)
-      const started = performance.now()
+      const ended = mapWindow()
       const chunks = Math.ceil(items / chunk)
       await withConcurrency(chunks, 4 * WORKERS, (c) =>
         pool.run({ kind: "batch", values: Array.from({ length: Math.min(chunk, items - c * chunk) }, (_, i) => i) })
       )
-      const seconds = (performance.now() - started) / 1000
+      const result = ended(items)
       await pool.destroy()
-      return { itemsPerSecond: items / seconds }
+      return result
+    },
+    mapObjects: async (items, chunk) => {
+      const pool = make()
+      await warm(pool)
+      const ended = mapWindow()
+      const chunks = Math.ceil(items / chunk)
+      await withConcurrency(chunks, 4 * WORKERS, (c) =>
+        pool.run({
+          kind: "batchObjects",
+          values: Array.from({ length: Math.min(chunk, items - c * chunk) }, (_, i) => item(c * chunk + i))
+        })
+      )
+      const result = ended(items)
+      await pool.destroy()
+      return result
     },
     cancel: async () => {
       const pool = make()

@@ -4,7 +4,7 @@
  * (the ceiling for a message-per-task design), and batches for `map`.
  */
 import { Worker } from "node:worker_threads"
-import { type Contender, settle, WORKERS } from "./types.ts"
+import { type Contender, mapWindow, noopWindow, settle, WORKERS } from "./types.ts"
 
 const rawWorker = new URL("../workers/rawWorker.mjs", import.meta.url)
 
@@ -89,11 +89,11 @@ const rawContender = (perWorker: number): Contender => ({
   noop: async (tasks, inFlight) => {
     const pool = await makePool(perWorker)
     await inFlightLoop(pool.run, 1000, inFlight)
-    const started = performance.now()
+    const ended = noopWindow()
     await inFlightLoop(pool.run, tasks, inFlight)
-    const seconds = (performance.now() - started) / 1000
+    const result = ended(tasks)
     await pool.close()
-    return { tasksPerSecond: tasks / seconds }
+    return result
   },
   burst: async (tasks) => {
     const pool = await makePool(perWorker)
@@ -134,7 +134,7 @@ const rawContender = (perWorker: number): Contender => ({
   map: async (items, chunk) => {
     const pool = await makePool(perWorker)
     await inFlightLoop(pool.run, 1000, 64)
-    const started = performance.now()
+    const ended = mapWindow()
     const chunks = Math.ceil(items / chunk)
     const all: Array<Promise<unknown>> = []
     for (let c = 0; c < chunks; c++) {
@@ -142,9 +142,9 @@ const rawContender = (perWorker: number): Contender => ({
       all.push(pool.run({ kind: "batch", values }))
     }
     await Promise.all(all)
-    const seconds = (performance.now() - started) / 1000
+    const result = ended(items)
     await pool.close()
-    return { itemsPerSecond: items / seconds }
+    return result
   },
   cancel: async () => {
     const pool = await makePool(perWorker)

@@ -3,6 +3,8 @@
  */
 export interface NoopResult {
   readonly tasksPerSecond: number
+  /** CPU the caller's own thread spent per task during the window, µs (`process.threadCpuUsage`). */
+  readonly callerUsPerTask: number
 }
 export interface BurstResult {
   readonly tasksPerSecond: number
@@ -18,6 +20,21 @@ export interface StartupResult {
 }
 export interface MapResult {
   readonly itemsPerSecond: number
+  /** CPU the caller's own thread spent per item during the window (`process.threadCpuUsage`): load disturbs it least. */
+  readonly callerNsPerItem: number
+}
+/** A long map over a lazy input: throughput, and what it held while running. */
+export interface MapLargeResult {
+  readonly itemsPerSecond: number
+  readonly callerNsPerItem: number
+  /** RSS after warming up, half-way and three quarters through the window, the highest sampled (every 100 ms), at the end. */
+  readonly rssStartMb: number
+  readonly rssHalfMb: number
+  readonly rssThreeQuartersMb: number
+  readonly rssPeakMb: number
+  readonly rssEndMb: number
+  /** The most chunks submitted and not yet consumed at any sample (the executor's queued + busy). */
+  readonly maxChunksInFlight: number
 }
 export interface CancelResult {
   readonly nextStartMs: number
@@ -29,6 +46,15 @@ export interface Contender {
   readonly cpu: (count: number, n: number) => Promise<CpuResult>
   readonly startup: () => Promise<StartupResult>
   readonly map?: (items: number, chunk: number) => Promise<MapResult>
+  /** The no-op window from a Promise caller through our Bridge runner (peers: their `noop`, a Promise caller). */
+  readonly noopBridge?: (tasks: number, inFlight: number) => Promise<NoopResult>
+  /** The no-op window with one `ManagedRuntime.runPromise` per task (peers: their `noop`). */
+  readonly noopManagedRuntime?: (tasks: number, inFlight: number) => Promise<NoopResult>
+  /** map over small records `{ name, x, y }`, chunks of `chunk`. */
+  readonly mapObjects?: (items: number, chunk: number) => Promise<MapResult>
+  /** map over a lazy `Stream` of the numbers the `map` scenario uses. */
+  readonly mapStream?: (items: number, chunk: number) => Promise<MapResult>
+  readonly mapLarge?: (items: number, chunk: number) => Promise<MapLargeResult>
   readonly cancel?: () => Promise<CancelResult>
 }
 
@@ -46,4 +72,33 @@ export const withConcurrency = async (total: number, inFlight: number, task: (i:
     while (next < total) await task(next++)
   }
   await Promise.all(Array.from({ length: Math.min(inFlight, total) }, lane))
+}
+
+/** The records the object scenarios map over: a string and two numbers. */
+export const item = (i: number) => ({ name: `item-${i}`, x: i, y: i / 2 })
+
+/** Starts a map window: call the result with the item count when it ends. */
+export const mapWindow = () => {
+  const started = performance.now()
+  const cpu = process.threadCpuUsage()
+  return (items: number): MapResult => {
+    const used = process.threadCpuUsage(cpu)
+    return {
+      itemsPerSecond: items / ((performance.now() - started) / 1000),
+      callerNsPerItem: ((used.user + used.system) * 1000) / items
+    }
+  }
+}
+
+/** Starts a no-op window: call the result with the task count when it ends. */
+export const noopWindow = () => {
+  const started = performance.now()
+  const cpu = process.threadCpuUsage()
+  return (tasks: number): NoopResult => {
+    const used = process.threadCpuUsage(cpu)
+    return {
+      tasksPerSecond: tasks / ((performance.now() - started) / 1000),
+      callerUsPerTask: (used.user + used.system) / tasks
+    }
+  }
 }

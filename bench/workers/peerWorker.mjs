@@ -9,6 +9,8 @@ export default function run(message) {
       return fib(message.value)
     case "batch":
       return message.values.map((v) => v * 2)
+    case "batchObjects":
+      return message.values.map(({ name, x, y }) => ({ name, x: x + y, y }))
     case "spin": {
       // A CPU-bound task that never yields: only terminating the worker stops it.
       for (;;) Math.sqrt(message.value)

@@ -38,6 +38,8 @@ import * as Lifecycle from "./lifecycle.ts"
 import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 import type { Backend, Host } from "./backend.ts"
 import { Samples } from "./samples.ts"
+import * as Metrics from "../observability/metrics.ts"
+import * as Tracing from "../observability/tracing.ts"
 
 export type { Job } from "../job/job.ts"
 
@@ -58,6 +60,8 @@ export interface Stats {
 }
 
 export interface CoreOptions {
+  /** The executor's `name`: the `executor` attribute of its metrics and spans. */
+  readonly name: string
   readonly maxQueue: number
   readonly onFull: "suspend" | "fail"
   readonly shutdownTimeout: number | undefined
@@ -94,13 +98,9 @@ interface CoreState {
   admission: Admission.Admission
   /** Done once the core is shut down and no job is queued or running. */
   readonly idle: Deferred.Deferred<void>
-  readonly counts: {
-    completed: number
-    failed: number
-    crashed: number
-    cancelled: number
-    unhandledRejections: number
-  }
+  /** Per task: the counts and histograms both `stats` and the exported metrics read (`observability/metrics.ts`). */
+  metrics: Metrics.ExecutorMetrics
+  unhandledRejections: number
   readonly waitTimes: Samples
   readonly runTimes: Samples
 }
@@ -112,19 +112,27 @@ interface CoreState {
 const submit = (self: CoreState, task: Task.Any, input: unknown) =>
   self.admission.admitThen(() => {
     const encoded = encodePayload(task, input)
-    if (encoded._tag === "Failure") return failedFuture(self, encoded.failure)
+    if (encoded._tag === "Failure") return failedFuture(self, task, encoded.failure)
     return enqueue(self, task, encoded.success, false)
   })
 
 const submitChunk = (self: CoreState, task: Task.Any, inputs: ReadonlyArray<unknown>) =>
   self.admission.admitThen(() => {
     const encoded = encodePayloads(task, inputs)
-    if (encoded._tag === "Failure") return failedFuture(self, encoded.failure)
+    if (encoded._tag === "Failure") return failedFuture(self, task, encoded.failure)
     return enqueue(self, task, encoded.success, true)
   })
 
 const enqueue = (self: CoreState, task: Task.Any, payload: unknown, chunk: boolean) => {
-  const job = Job.make(self.nextId++, task, payload, chunk, self.clock.currentTimeMillisUnsafe())
+  const job = Job.make(
+    self.nextId++,
+    task,
+    payload,
+    chunk,
+    self.clock.currentTimeMillisUnsafe(),
+    Metrics.taskStats(self.metrics, task.name),
+    Tracing.start(task.name, self.options.name, self.clock, chunk)
+  )
   JobQueue.push(self.queue, job)
   const future = makeFuture(self, job)
   pump(self)
@@ -156,6 +164,7 @@ const dispatchNext = (self: CoreState): boolean => {
     return false
   }
   self.queue.size--
+  Job.accepted(job, job.dispatchedAt)
   self.waitTimes.add(job.dispatchedAt - job.submittedAt)
   return true
 }
@@ -165,30 +174,34 @@ const dispatchNext = (self: CoreState): boolean => {
 // ---------------------------------------------------------------------------------------------------------------
 
 const finish = (self: CoreState, job: Job.Job, wire: WireExit | ChunkResult) => {
-  if (!Job.finish(job)) return
+  if (!Job.isInFlight(job)) return
   let exit: Exit.Exit<unknown, unknown>
+  let completed: boolean
   if (job.chunk) {
     const batch = decodeChunk(job.task, wire as ChunkResult)
     exit = Exit.succeed(batch)
-    if (batch.failure === undefined) self.counts.completed++
-    else self.counts.failed++
+    completed = batch.failure === undefined
   } else {
     exit = decodeExit(job.task, wire as WireExit)
-    if (Exit.isSuccess(exit)) self.counts.completed++
-    else self.counts.failed++
+    completed = Exit.isSuccess(exit)
   }
+  const now = self.clock.currentTimeMillisUnsafe()
+  Job.finish(job, completed ? "completed" : "failed", now)
+  // The task's own spans, from its worker, close before the task span does (in `settle`).
+  const spans = job.trace === undefined ? undefined : wire.spans
+  if (spans !== undefined) Tracing.reemit(job.trace!, spans)
   // The future settles before the job leaves the running set: a shutdown waiting for the executor to drain
   // resumes after every future it waited for is done.
   Job.settle(job, exit)
-  leaveRunning(self, job)
+  leaveRunning(self, job, now)
 }
 
 const fail = (self: CoreState, job: Job.Job, error: unknown) => {
-  if (!Job.finish(job)) return
-  if ((error as { _tag?: string })._tag === "WorkerCrashed") self.counts.crashed++
-  else self.counts.failed++
+  const outcome = (error as { _tag?: string })._tag === "WorkerCrashed" ? "crashed" : "failed"
+  const now = self.clock.currentTimeMillisUnsafe()
+  if (!Job.finish(job, outcome, now)) return
   Job.settle(job, Exit.fail(error))
-  leaveRunning(self, job)
+  leaveRunning(self, job, now)
 }
 
 const requeue = (self: CoreState, job: Job.Job) => {
@@ -205,7 +218,6 @@ const breakWith = (self: CoreState, error: BrokenExecutor) => {
   while ((job = JobQueue.takeNext(self.queue)) !== undefined) {
     Job.failQueued(job)
     self.queue.size--
-    self.counts.failed++
     Job.settle(job, Exit.fail(error))
   }
   self.admission.wake()
@@ -213,7 +225,7 @@ const breakWith = (self: CoreState, error: BrokenExecutor) => {
 }
 
 const unhandledRejection = (self: CoreState, task: string, workerId: number, reason: string) => {
-  self.counts.unhandledRejections++
+  self.unhandledRejections++
   self.runFork(
     Effect.logWarning(
       `Task "${task}" left a promise rejection unhandled after it had settled; worker ${workerId} carried on`,
@@ -233,9 +245,9 @@ const makeHost = (self: CoreState): Host => ({
   breakWith: (error) => breakWith(self, error)
 })
 
-const leaveRunning = (self: CoreState, job: Job.Job) => {
+const leaveRunning = (self: CoreState, job: Job.Job, now: number) => {
   self.running.delete(job)
-  self.runTimes.add(self.clock.currentTimeMillisUnsafe() - job.dispatchedAt)
+  self.runTimes.add(now - job.dispatchedAt)
   checkIdle(self)
 }
 
@@ -257,8 +269,11 @@ const makeFuture = (self: CoreState, job: Job.Job): FutureImpl<any, any> =>
     progress: job.chunk ? undefined : Progress.open(job, job.task)
   })
 
-const failedFuture = (self: CoreState, error: unknown): FutureImpl<any, any> => {
-  self.counts.failed++
+/** A task refused before it became a job (its payload did not encode): submitted, and failed at once. */
+const failedFuture = (self: CoreState, task: Task.Any, error: unknown): FutureImpl<any, any> => {
+  const stats = Metrics.taskStats(self.metrics, task.name)
+  stats.submitted++
+  stats.failed++
   return new FutureImpl(self.runFork(Effect.fail(error)), { phase: () => "RUNNING", cancelPending: () => false })
 }
 
@@ -271,18 +286,17 @@ const awaitJob = (self: CoreState, job: Job.Job) =>
 
 /** The future's fiber was interrupted (cancel, interrupt, shutdown): withdraw or stop its job. */
 const cancelJob = (self: CoreState, job: Job.Job) => {
-  switch (Job.cancel(job)) {
+  const now = self.clock.currentTimeMillisUnsafe()
+  switch (Job.cancel(job, now)) {
     case "Queued":
       self.queue.size--
-      self.counts.cancelled++
       self.admission.wake()
       checkIdle(self)
       return
     case "Dispatched":
     case "Running":
-      self.counts.cancelled++
       self.backend.stop(job)
-      leaveRunning(self, job)
+      leaveRunning(self, job, now)
       pump(self)
       return
   }
@@ -295,9 +309,9 @@ const cancelIfPending = (self: CoreState, job: Job.Job): boolean => {
     return true
   }
   if (job.state !== "Dispatched" || !self.backend.cancelPending(job)) return false
-  Job.cancel(job)
-  self.counts.cancelled++
-  leaveRunning(self, job)
+  const now = self.clock.currentTimeMillisUnsafe()
+  Job.cancel(job, now)
+  leaveRunning(self, job, now)
   pump(self)
   return true
 }
@@ -382,19 +396,29 @@ const finalize = (self: CoreState, exit: Exit.Exit<unknown, unknown>) =>
     yield* closeBackend(self)
   }).pipe(Effect.uninterruptible)
 
-const stats = (self: CoreState): Stats => ({
-  workers: self.backend.workers(),
-  spares: self.backend.spares(),
-  busy: self.backend.busy(),
-  queued: self.queue.size + self.backend.waiting(),
-  completed: self.counts.completed,
-  failed: self.counts.failed,
-  crashed: self.counts.crashed,
-  cancelled: self.counts.cancelled,
-  unhandledRejections: self.counts.unhandledRejections,
-  waitTime: self.waitTimes.percentiles(),
-  runTime: self.runTimes.percentiles()
+/** What the gauges read: the same functions `stats` reads. */
+const gaugeSource = (self: CoreState): Metrics.GaugeSource => ({
+  workers: () => self.backend.workers(),
+  busy: () => self.backend.busy(),
+  queued: () => self.queue.size + self.backend.waiting()
 })
+
+const stats = (self: CoreState, gauges: Metrics.GaugeSource): Stats => {
+  const totals = Metrics.totals(self.metrics)
+  return {
+    workers: gauges.workers(),
+    spares: self.backend.spares(),
+    busy: gauges.busy(),
+    queued: gauges.queued(),
+    completed: totals.completed,
+    failed: totals.failed,
+    crashed: totals.crashed,
+    cancelled: totals.cancelled,
+    unhandledRejections: self.unhandledRejections,
+    waitTime: self.waitTimes.percentiles(),
+    runTime: self.runTimes.percentiles()
+  }
+}
 
 /**
  * Builds the core in the current scope. `makeBackend` receives the host; the core closes the backend when the
@@ -405,10 +429,11 @@ export const make = Effect.fnUntraced(function* (
   options: CoreOptions,
   makeBackend: (host: Host) => Effect.Effect<Backend, never, Scope.Scope>
 ) {
+  const context = yield* Effect.context<never>()
   const self: CoreState = {
     options,
     clock: yield* Clock.Clock,
-    runFork: Effect.runForkWith(yield* Effect.context<never>()),
+    runFork: Effect.runForkWith(context),
     queue: JobQueue.make(),
     running: new Set(),
     nextId: 1,
@@ -416,7 +441,8 @@ export const make = Effect.fnUntraced(function* (
     backend: undefined as never,
     admission: undefined as never,
     idle: Deferred.makeUnsafe<void>(),
-    counts: { completed: 0, failed: 0, crashed: 0, cancelled: 0, unhandledRejections: 0 },
+    metrics: undefined as never,
+    unhandledRejections: 0,
     waitTimes: new Samples(),
     runTimes: new Samples()
   }
@@ -432,13 +458,18 @@ export const make = Effect.fnUntraced(function* (
     refusal: () => admissionError(self)
   })
   self.backend = yield* makeBackend(makeHost(self))
+  // The metrics are registered once the backend is there to read; they leave the registry after the core has closed
+  // (finalizers run last-added first).
+  const gauges = gaugeSource(self)
+  self.metrics = Metrics.make(context, options.name, gauges)
+  yield* Effect.addFinalizer(() => Effect.sync(() => Metrics.retire(self.metrics, gauges)))
   yield* Effect.addFinalizer((exit) => finalize(self, exit))
 
   const core: Core = {
     submit: (task, input) => submit(self, task, input),
     submitChunk: (task, inputs) => submitChunk(self, task, inputs),
     shutdown: (shutdownOptions) => shutdown(self, shutdownOptions),
-    stats: Effect.sync(() => stats(self))
+    stats: Effect.sync(() => stats(self, gauges))
   }
   return core
 })

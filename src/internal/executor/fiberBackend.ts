@@ -25,6 +25,7 @@ import { runChunkEncoded, runEncoded } from "../wire/run.ts"
 import { cloneRefusal, crossChunk, crossExit, payloadNotCloneable } from "../wire/transfer.ts"
 import type { Initializer } from "./options.ts"
 import * as Progress from "../observability/progress.ts"
+import * as Tracing from "../observability/tracing.ts"
 import type { ChunkResult, WireExit } from "../wire/protocol.ts"
 
 export const make = (concurrency: number, initializer: Initializer | undefined) => (host: Host) =>
@@ -89,9 +90,11 @@ const run = (job: Job): Effect.Effect<WireExit | ChunkResult> => {
     }
     return Effect.succeed(job.chunk ? { values: [], failure: refused } : refused)
   }
-  return job.chunk
+  const effect: Effect.Effect<WireExit | ChunkResult> = job.chunk
     ? runChunkEncoded(job.task, job.payload as ReadonlyArray<unknown>)
     : runEncoded(job.task, job.payload)
+  // Traced: the task's spans nest under its task span, in the submitter's tracer.
+  return job.trace === undefined ? effect : Tracing.runInProcess(effect, job.trace)
 }
 
 /**

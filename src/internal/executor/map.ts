@@ -4,8 +4,11 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
+import type * as Take from "effect/Take"
 import type { ExecutorError, InvalidOptions, SubmitError } from "../../ExecutorError.ts"
 import type { Batch, Executor, MapOptions } from "../../Executor.ts"
 import type * as Task from "../../Task.ts"
@@ -58,10 +61,11 @@ export const make = <T extends Task.Any, EI, RI>(
               Stream.mapEffect((chunk) => Effect.exit(awaitOwned(executor.submitBatch(task, chunk))), {
                 concurrency
               }),
-              // One array per chunk, not one step per item: the values up to the first failure, then the failure.
-              Stream.flatMap((exit) =>
-                exit._tag === "Success" ? batchToStream(exit.value) : Stream.failCause(exit.cause)
-              )
+              // One array per chunk, not one step per item, and no inner stream per chunk: each batch becomes its
+              // `Take`s (the values up to the first failure, then the failure), which the stream emits as they are.
+              Stream.map(batchToTakes),
+              Stream.flattenIterable,
+              Stream.flattenTake
             )
       return timeout === undefined || timeout === Infinity
         ? results
@@ -75,7 +79,11 @@ function* slices<A>(array: ReadonlyArray<A>, size: number): Generator<ReadonlyAr
   for (let start = 0; start < array.length; start += size) yield array.slice(start, start + size)
 }
 
-const batchToStream = <A, E>(batch: Batch<A, E>): Stream.Stream<A, E> =>
-  batch.failure === undefined
-    ? Stream.fromArray(batch.values)
-    : Stream.concat(Stream.fromArray(batch.values), Stream.failCause(batch.failure))
+const batchToTakes = <A, E, E2>(exit: Exit.Exit<Batch<A, E>, E2>): ReadonlyArray<Take.Take<A, E | E2>> => {
+  if (exit._tag === "Failure") return [exit]
+  const { failure, values } = exit.value
+  const takes: Array<Take.Take<A, E | E2>> = []
+  if (Arr.isReadonlyArrayNonEmpty(values)) takes.push(values)
+  if (failure !== undefined) takes.push(Exit.failCause(failure))
+  return takes
+}

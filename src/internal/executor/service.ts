@@ -45,6 +45,7 @@ export const makeService = (
 })
 
 export const coreOptions = (common: CommonParsed): Core.CoreOptions => ({
+  name: common.name,
   maxQueue: common.maxQueue,
   onFull: common.onFull,
   shutdownTimeout: common.shutdownTimeout === Infinity ? undefined : common.shutdownTimeout

@@ -28,12 +28,21 @@
  * second cancel, a requeue of a job that has started are refused), as CPython's `set_running_or_notify_cancel`,
  * `set_result` and `cancel` do.
  *
+ * The transitions also keep the job's task statistics (`observability/metrics.ts`: what `Executor.stats` and the
+ * exported metrics read) and its span (`observability/tracing.ts`, when the submitter traces): a job is counted
+ * submitted when made, then exactly once as completed, failed, crashed or cancelled, by the transition that ends it.
+ *
  * @internal
  */
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import type * as Task from "../../Task.ts"
+import * as Metrics from "../observability/metrics.ts"
+import * as Tracing from "../observability/tracing.ts"
 
 export type State = "Queued" | "Dispatched" | "Running" | "Done" | "Cancelled"
+
+/** How a job that finished is counted. */
+export type Outcome = "completed" | "failed" | "crashed"
 
 export interface Job {
   readonly id: number
@@ -52,6 +61,10 @@ export interface Job {
   resume: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined
   /** The outcome once delivered to the future (`settle`). */
   readonly exit: Exit.Exit<unknown, unknown> | undefined
+  /** Its task's numbers on this executor, which the transitions keep. */
+  readonly stats: Metrics.TaskStats
+  /** Its span, when the submitter traces. */
+  readonly trace: Tracing.TaskTrace | undefined
 }
 
 /** The same record, writable: only this module sees it so. */
@@ -66,12 +79,23 @@ interface Mutable {
   slot: unknown
   resume: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined
   exit: Exit.Exit<unknown, unknown> | undefined
+  stats: Metrics.TaskStats
+  trace: Tracing.TaskTrace | undefined
 }
 
 const mutable = (job: Job): Mutable => job as Mutable
 
-/** A new job, `Queued`. */
-export const make = (id: number, task: Task.Any, payload: unknown, chunk: boolean, now: number): Job => {
+/** A new job, `Queued`, counted as submitted. */
+export const make = (
+  id: number,
+  task: Task.Any,
+  payload: unknown,
+  chunk: boolean,
+  now: number,
+  stats: Metrics.TaskStats = Metrics.makeTaskStats(task.name),
+  trace?: Tracing.TaskTrace
+): Job => {
+  stats.submitted++
   const job: Mutable = {
     id,
     task,
@@ -82,7 +106,9 @@ export const make = (id: number, task: Task.Any, payload: unknown, chunk: boolea
     dispatchedAt: 0,
     slot: undefined,
     resume: undefined,
-    exit: undefined
+    exit: undefined,
+    stats,
+    trace
   }
   return job
 }
@@ -111,7 +137,16 @@ export const dispatch = (job: Job, now: number): boolean => {
   const self = mutable(job)
   self.state = "Dispatched"
   self.dispatchedAt = now
+  if (job.trace !== undefined) Tracing.dispatched(job.trace)
   return true
+}
+
+/**
+ * The backend took the job it was dispatched to (`dispatch` stands): its queue wait, up to `now`, is recorded. A job
+ * given back and dispatched again waits, and is recorded, again.
+ */
+export const accepted = (job: Job, now: number): void => {
+  Metrics.observe(job.stats.queueWait, now - job.submittedAt)
 }
 
 /**
@@ -150,17 +185,23 @@ export const observeStart = (job: Job, started: (job: Job) => boolean): boolean 
   }
 }
 
-/** `Dispatched | Running → Done`: its outcome arrived (or its worker died). False if it is not in flight. */
-export const finish = (job: Job): boolean => {
+/**
+ * `Dispatched | Running → Done`: its outcome arrived (or its worker died), counted as `outcome` with its run time.
+ * False if it is not in flight.
+ */
+export const finish = (job: Job, outcome: Outcome, now: number): boolean => {
   if (!isInFlight(job)) return false
   mutable(job).state = "Done"
+  job.stats[outcome]++
+  Metrics.observe(job.stats.run, now - job.dispatchedAt)
   return true
 }
 
-/** `Queued → Done`: the executor broke before the job was dispatched. False from any other state. */
+/** `Queued → Done`: the executor broke before the job was dispatched (counted failed). False from any other state. */
 export const failQueued = (job: Job): boolean => {
   if (job.state !== "Queued") return false
   mutable(job).state = "Done"
+  job.stats.failed++
   return true
 }
 
@@ -168,10 +209,13 @@ export const failQueued = (job: Job): boolean => {
  * `Queued | Dispatched | Running → Cancelled`. Returns the state it left (so the caller knows whether a backend
  * must let go of it), or `undefined` if it was already over.
  */
-export const cancel = (job: Job): "Queued" | "Dispatched" | "Running" | undefined => {
+export const cancel = (job: Job, now: number): "Queued" | "Dispatched" | "Running" | undefined => {
   const from = job.state
   if (from === "Done" || from === "Cancelled") return undefined
   mutable(job).state = "Cancelled"
+  job.stats.cancelled++
+  if (from !== "Queued") Metrics.observe(job.stats.run, now - job.dispatchedAt)
+  if (job.trace !== undefined) Tracing.end(job.trace, Exit.interrupt())
   return from
 }
 
@@ -183,6 +227,7 @@ export const cancel = (job: Job): "Queued" | "Dispatched" | "Running" | undefine
 export const settle = (job: Job, exit: Exit.Exit<unknown, unknown>): void => {
   const self = mutable(job)
   self.exit = exit
+  if (job.trace !== undefined) Tracing.end(job.trace, exit)
   const resume = self.resume
   self.resume = undefined
   if (resume !== undefined) resume(exit)

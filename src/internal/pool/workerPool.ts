@@ -37,9 +37,10 @@
 import * as Effect from "effect/Effect"
 import { BrokenExecutor, EncodeError, TaskLoadError, WorkerCrashed } from "../../ExecutorError.ts"
 import * as Claims from "./claims.ts"
-import { encodePayload } from "../wire/codec.ts"
+import { encodePayload, packPayloads } from "../wire/codec.ts"
 import { payloadNotCloneable } from "../wire/transfer.ts"
 import type { Backend, Host } from "../executor/backend.ts"
+import * as Tracing from "../observability/tracing.ts"
 import * as Job from "../job/job.ts"
 import * as Lifecycle from "../executor/lifecycle.ts"
 import * as Logs from "../observability/logs.ts"
@@ -540,10 +541,19 @@ const dispatch = (self: PoolState, worker: PoolWorker, job: Job.Job) => {
             id: job.id,
             module: job.task.module,
             task: job.task.name,
-            payloads: job.payload as Array<unknown>,
-            claim
+            payloads: packPayloads(job.task, job.payload as ArrayLike<unknown>),
+            claim,
+            trace: job.trace === undefined ? undefined : Tracing.contextOf(job.trace)
           }
-        : { _tag: "Run", id: job.id, module: job.task.module, task: job.task.name, payload: job.payload, claim }
+        : {
+            _tag: "Run",
+            id: job.id,
+            module: job.task.module,
+            task: job.task.name,
+            payload: job.payload,
+            claim,
+            trace: job.trace === undefined ? undefined : Tracing.contextOf(job.trace)
+          }
     )
   } catch (cause) {
     // The encoded payload cannot be serialized (a function, a symbol...): fail this task; the worker is fine.

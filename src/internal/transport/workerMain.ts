@@ -163,7 +163,9 @@ const runResolved = (self: WorkerState, work: Work, current: Current, resolved: 
     return next(self)
   }
   const effect: Effect.Effect<WireExit | ChunkResult> =
-    work._tag === "Run" ? runEncoded(resolved, work.payload) : runChunkEncoded(resolved, work.payloads)
+    work._tag === "Run"
+      ? runEncoded(resolved, work.payload, work.trace)
+      : runChunkEncoded(resolved, work.payloads, work.trace)
   const owner: Owner = { id, task: resolved.name, settled: false, progress: progressTarget(self, id, resolved) }
   const fiber = self.owners.run(owner, () => Effect.runForkWith(self.context)(effect))
   current.fiber = fiber

@@ -14,7 +14,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import * as ExecutorError from "../../ExecutorError.ts"
 import type * as Task from "../../Task.ts"
-import type { ChunkResult, WireExecutorError, WireExit } from "./protocol.ts"
+import type { ChunkResult, ColumnBatch, WireExecutorError, WireExit } from "./protocol.ts"
 
 export type { ChunkResult }
 
@@ -34,6 +34,24 @@ export interface Codecs {
    * sizeable share of `map`'s per-item cost); a value that fails the test goes through the parser for its message.
    */
   readonly payloadGuard: Guard | undefined
+  /**
+   * True when the encoded form of the payload (or the success) is a number: a batch of them crosses as one
+   * `Float64Array` (lossless for every JS number, `-0` and `NaN` included), which structured clone copies as bytes.
+   * Measured here per item of a 1,000-item chunk: ~13 ns to send and ~13 ns to receive a plain array of numbers,
+   * against ~1 ns to receive a transferred `Float64Array` (the caller's side of `map` is its bottleneck).
+   */
+  readonly payloadIsNumber: boolean
+  /**
+   * For a `Schema.Struct` of bare primitives (no checks, transformations, optional keys or index signatures), its
+   * encode is "copy the declared keys, each passing a `typeof` test": ~25 ns per item here against ~150 ns for the
+   * parser call and its `Exit`. Returns the copy, or `undefined` when unsure (then the parser decides).
+   */
+  readonly payloadCopy: Copy | undefined
+  readonly successCopy: Copy | undefined
+  /** The same Structs' keys, for batches that cross as columns (`ColumnBatch`); undefined for any other Schema. */
+  readonly payloadColumns: Layout | undefined
+  readonly successColumns: Layout | undefined
+  readonly successIsNumber: boolean
   readonly successGuard: Guard | undefined
   readonly encodePayload: Parser
   readonly decodePayload: Parser
@@ -41,6 +59,8 @@ export interface Codecs {
   readonly decodeSuccess: Parser
   readonly encodeError: Parser
   readonly decodeError: Parser
+  /** Whether a value thrown by a `Task.sync` body is the task's typed error (`Schema.is` of its error Schema). */
+  readonly isError: Guard
 }
 
 type Guard = (input: unknown) => boolean
@@ -56,6 +76,48 @@ const guardOf = (ast: SchemaAST.AST): Guard | undefined =>
     ? primitiveGuards[ast._tag]
     : undefined
 
+type Copy = (input: unknown) => Record<string, unknown> | undefined
+
+/** A Struct of bare primitives: its keys in order, and which of them hold numbers. */
+interface Layout {
+  readonly keys: ReadonlyArray<string>
+  readonly numeric: ReadonlyArray<boolean>
+}
+
+const layoutOf = (ast: SchemaAST.AST): Layout | undefined =>
+  structCopyOf(ast) === undefined || !SchemaAST.isObjects(ast)
+    ? undefined
+    : {
+        keys: ast.propertySignatures.map((property) => property.name as string),
+        numeric: ast.propertySignatures.map((property) => property.type._tag === "Number")
+      }
+
+const structCopyOf = (ast: SchemaAST.AST): Copy | undefined => {
+  if (!SchemaAST.isObjects(ast) || ast.checks !== undefined || ast.encoding !== undefined) return undefined
+  if (ast.context !== undefined || ast.encodingChecks !== undefined || ast.indexSignatures.length > 0) return undefined
+  const keys: Array<string> = []
+  const guards: Array<Guard> = []
+  for (const property of ast.propertySignatures) {
+    const guard = guardOf(property.type)
+    if (typeof property.name !== "string" || property.name === "__proto__" || guard === undefined) return undefined
+    keys.push(property.name)
+    guards.push(guard)
+  }
+  return (input) => {
+    // Only plain objects: anything else (a class instance, inherited keys...) is left to the parser.
+    if (typeof input !== "object" || input === null || Object.getPrototypeOf(input) !== Object.prototype) {
+      return undefined
+    }
+    const copy: Record<string, unknown> = {}
+    for (let i = 0; i < keys.length; i++) {
+      const value = (input as Record<string, unknown>)[keys[i]]
+      if (!guards[i](value)) return undefined
+      copy[keys[i]] = value
+    }
+    return copy
+  }
+}
+
 const cache = new WeakMap<Task.Any, Codecs>()
 
 export const codecsOf = (task: Task.Any): Codecs => {
@@ -65,13 +127,20 @@ export const codecsOf = (task: Task.Any): Codecs => {
       payloadIsEncoded: SchemaAST.toEncoded(task.payload.ast) === task.payload.ast,
       successIsEncoded: SchemaAST.toEncoded(task.success.ast) === task.success.ast,
       payloadGuard: guardOf(task.payload.ast),
+      payloadIsNumber: SchemaAST.toEncoded(task.payload.ast)._tag === "Number",
+      successIsNumber: SchemaAST.toEncoded(task.success.ast)._tag === "Number",
+      payloadCopy: structCopyOf(task.payload.ast),
+      successCopy: structCopyOf(task.success.ast),
+      payloadColumns: layoutOf(task.payload.ast),
+      successColumns: layoutOf(task.success.ast),
       successGuard: guardOf(task.success.ast),
       encodePayload: Schema.encodeUnknownExit(task.payload),
       decodePayload: Schema.decodeUnknownExit(task.payload),
       encodeSuccess: Schema.encodeUnknownExit(task.success),
       decodeSuccess: Schema.decodeUnknownExit(task.success),
       encodeError: Schema.encodeUnknownExit(task.error),
-      decodeError: Schema.decodeUnknownExit(task.error)
+      decodeError: Schema.decodeUnknownExit(task.error),
+      isError: Schema.is(task.error)
     }
     cache.set(task, codecs)
   }
@@ -95,15 +164,23 @@ const everyIndex = (values: ReadonlyArray<unknown>, guard: Guard): boolean => {
 export const encodePayloads = (
   task: Task.Any,
   inputs: ReadonlyArray<unknown>
-): Result.Result<Array<unknown>, ExecutorError.EncodeError> => {
+): Result.Result<ArrayLike<unknown>, ExecutorError.EncodeError> => {
   const codecs = codecsOf(task)
   const guard = codecs.payloadGuard
-  if (guard !== undefined && everyIndex(inputs, guard)) return Result.succeed(inputs.slice())
+  if (guard !== undefined && everyIndex(inputs, guard)) {
+    return Result.succeed(codecs.payloadIsNumber ? new Float64Array(inputs as ReadonlyArray<number>) : inputs.slice())
+  }
   const encode = codecs.encodePayload
+  const copy = codecs.payloadCopy
   // Filled with push, not preallocated: a holey array makes structured clone take its sparse path, measured here at
   // ~90 µs per postMessage of 1,000 numbers against ~23 µs for a packed one (on the caller's thread, per chunk).
   const encoded: Array<unknown> = []
   for (let i = 0; i < inputs.length; i++) {
+    const copied = copy?.(inputs[i])
+    if (copied !== undefined) {
+      encoded.push(copied)
+      continue
+    }
     const exit = safely(encode, inputs[i])
     if (Exit.isFailure(exit)) {
       return Result.fail(
@@ -112,7 +189,7 @@ export const encodePayloads = (
     }
     encoded.push(exit.value)
   }
-  return Result.succeed(encoded)
+  return Result.succeed(codecs.payloadIsNumber ? new Float64Array(encoded as Array<number>) : encoded)
 }
 
 /** Encodes the caller's payload before it leaves; a payload that fails its Schema never reaches a worker. */
@@ -252,10 +329,10 @@ export interface Batch {
 
 export const decodeChunk = (task: Task.Any, chunk: ChunkResult): Batch => {
   const codecs = codecsOf(task)
-  let values = chunk.values
+  const values: ReadonlyArray<unknown> = unpackValues(chunk.values)
   if (!codecs.successIsEncoded) {
     const decodedValues: Array<unknown> = []
-    for (const value of chunk.values) {
+    for (const value of values) {
       const decoded = safely(codecs.decodeSuccess, value)
       if (Exit.isFailure(decoded)) {
         const error = new ExecutorError.DecodeError({
@@ -267,9 +344,78 @@ export const decodeChunk = (task: Task.Any, chunk: ChunkResult): Batch => {
       }
       decodedValues.push(decoded.value)
     }
-    values = decodedValues
+    return withFailure(task, decodedValues, chunk.failure)
   }
-  if (chunk.failure === undefined) return { values, failure: undefined }
-  const exit = decodeExit(task, chunk.failure)
+  return withFailure(task, values, chunk.failure)
+}
+
+const withFailure = (task: Task.Any, values: ReadonlyArray<unknown>, failure: WireExit | undefined): Batch => {
+  if (failure === undefined) return { values, failure: undefined }
+  const exit = decodeExit(task, failure)
   return { values, failure: Exit.isFailure(exit) ? exit.cause : undefined }
 }
+
+/**
+ * A batch's numbers as the plain array `Batch.values` is. Preallocated, then filled: ~1.5 ns per item here against
+ * ~4 for `push` and ~23 for `Array.from`. (Holey, but full; it is not sent on: numbers cross as `Float64Array`.)
+ */
+const unpack = (numbers: Float64Array): Array<number> => {
+  const values = new Array<number>(numbers.length)
+  for (let i = 0; i < numbers.length; i++) values[i] = numbers[i]
+  return values
+}
+
+/**
+ * A batch's encoded values for the trip back: one `Float64Array` when the success's encoded form is a number
+ * (see `Codecs.successIsNumber`; the worker transfers its buffer), else the array itself.
+ */
+export const packValues = (codecs: Codecs, values: Array<unknown>): ChunkResult["values"] =>
+  codecs.successIsNumber
+    ? new Float64Array(values as Array<number>)
+    : codecs.successColumns !== undefined
+      ? toColumns(codecs.successColumns, values as ReadonlyArray<Record<string, unknown>>)
+      : values
+
+/** A chunk's values as the caller's `Batch` holds them: a plain array, whichever form they crossed in. */
+export const unpackValues = (values: ChunkResult["values"]): ReadonlyArray<unknown> =>
+  ArrayBuffer.isView(values) ? unpack(values) : isColumnBatch(values) ? fromColumns(values) : values
+
+const isColumnBatch = (values: unknown): values is ColumnBatch =>
+  (values as { readonly _tag?: unknown })._tag === "Columns"
+
+/**
+ * A batch of encoded records (each with the layout's keys, as `structCopyOf` or the parser made them) as columns;
+ * the worker pool sends payloads so (`packPayloads`), and workers answer so.
+ */
+const toColumns = (layout: Layout, records: ReadonlyArray<Record<string, unknown>>): ColumnBatch => {
+  const length = records.length
+  const columns = layout.keys.map((key, k) => {
+    const column = layout.numeric[k] ? new Float64Array(length) : new Array<unknown>(length)
+    for (let i = 0; i < length; i++) column[i] = records[i][key] as never
+    return column
+  })
+  return { _tag: "Columns", length, keys: layout.keys, columns }
+}
+
+const fromColumns = (batch: ColumnBatch): Array<Record<string, unknown>> => {
+  const keys = batch.keys
+  const records = new Array<Record<string, unknown>>(batch.length)
+  for (let i = 0; i < batch.length; i++) {
+    const record: Record<string, unknown> = {}
+    for (let k = 0; k < keys.length; k++) record[keys[k]] = batch.columns[k][i]
+    records[i] = record
+  }
+  return records
+}
+
+/** A chunk's encoded payloads as they are sent to a worker: records of primitives as columns, else as they are. */
+export const packPayloads = (task: Task.Any, payloads: ArrayLike<unknown>): ArrayLike<unknown> | ColumnBatch => {
+  const layout = codecsOf(task).payloadColumns
+  return layout === undefined || ArrayBuffer.isView(payloads)
+    ? payloads
+    : toColumns(layout, payloads as ReadonlyArray<Record<string, unknown>>)
+}
+
+/** A chunk's payloads as a worker runs them: records again if they crossed as columns. */
+export const unpackPayloads = (payloads: ArrayLike<unknown> | ColumnBatch): ArrayLike<unknown> =>
+  isColumnBatch(payloads) ? fromColumns(payloads) : payloads

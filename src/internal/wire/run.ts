@@ -7,9 +7,19 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Task from "../../Task.ts"
-import { type Codecs, codecsOf, defectToWire, encodeExit, safely, schemaFailure } from "./codec.ts"
-import type { ChunkResult, WireExit } from "./protocol.ts"
+import * as Task from "../../Task.ts"
+import {
+  type Codecs,
+  codecsOf,
+  defectToWire,
+  encodeExit,
+  packValues,
+  safely,
+  schemaFailure,
+  unpackPayloads
+} from "./codec.ts"
+import type { ChunkResult, ColumnBatch, TraceContext, WireExit, WireSpan } from "./protocol.ts"
+import * as Tracing from "../observability/tracing.ts"
 
 /**
  * Decodes the payload and calls `run`: the task's Effect, or the outcome if it could not even start. For a Schema
@@ -44,10 +54,22 @@ const isWire = (value: Effect.Effect<unknown, unknown> | WireExit): value is Wir
  * Runs a task on an encoded payload and encodes the outcome: what a worker does for one task, and what the
  * in-process executor does so that both keep exactly the same semantics.
  */
-export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<WireExit> => {
+export const runEncoded = (task: Task.Any, payload: unknown, trace?: TraceContext): Effect.Effect<WireExit> => {
+  // A sync body cannot open spans: the caller's task span is all there is to trace.
+  if (Task.isSync(task)) return Effect.sync(() => runSyncOne(task, payload))
   const prepared = prepare(task, payload)
   if (isWire(prepared)) return Effect.succeed(prepared)
+  if (trace !== undefined) return runTraced(task, prepared, trace)
   return Effect.map(Effect.exit(prepared), (exit) => encodeExit(task, exit))
+}
+
+/** On a worker, under the caller's task span: the spans the task ended go back with its outcome. */
+const runTraced = (task: Task.Any, effect: Effect.Effect<unknown, unknown>, trace: TraceContext) => {
+  const spans: Array<WireSpan> = []
+  return Effect.map(Effect.exit(Tracing.runInWorker(effect, trace, spans)), (exit): WireExit => {
+    const wire = encodeExit(task, exit)
+    return spans.length === 0 ? wire : { ...wire, spans }
+  })
 }
 
 /**
@@ -57,7 +79,17 @@ export const runEncoded = (task: Task.Any, payload: unknown): Effect.Effect<Wire
  * which is what lets `map` with a chunksize approach a raw worker loop. An item that goes async is awaited, and
  * interrupting the chunk interrupts it.
  */
-export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>): Effect.Effect<ChunkResult> =>
+export const runChunkEncoded = (
+  task: Task.Any,
+  packed: ArrayLike<unknown> | ColumnBatch,
+  trace?: TraceContext
+): Effect.Effect<ChunkResult> => {
+  const payloads = unpackPayloads(packed)
+  if (Task.isSync(task)) return Effect.sync(() => runSyncChunk(task, payloads))
+  return trace === undefined ? runEffectChunk(task, payloads) : runChunkTraced(task, payloads, trace)
+}
+
+const runEffectChunk = (task: Task.Any, payloads: ArrayLike<unknown>): Effect.Effect<ChunkResult> =>
   Effect.gen(function* () {
     const codecs = codecsOf(task)
     // Items run with the chunk's services, not the default ones: under `layerFibers` that is what keeps a test's
@@ -72,7 +104,7 @@ export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>
       if (Exit.isExit(prepared)) {
         exit = prepared
       } else if (isWire(prepared)) {
-        return { values, failure: prepared }
+        return { values: packValues(codecs, values), failure: prepared }
       } else {
         const fiber = runFork(prepared)
         exit = fiber.pollUnsafe() ?? (yield* Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber)))
@@ -83,13 +115,107 @@ export const runChunkEncoded = (task: Task.Any, payloads: ReadonlyArray<unknown>
           values.push(exit.value)
           continue
         }
+        const copied = codecs.successCopy?.(exit.value)
+        if (copied !== undefined) {
+          values.push(copied)
+          continue
+        }
         const encoded = safely(codecs.encodeSuccess, exit.value)
         if (Exit.isSuccess(encoded)) {
           values.push(encoded.value)
           continue
         }
       }
-      return { values, failure: encodeExit(task, exit) }
+      return { values: packValues(codecs, values), failure: encodeExit(task, exit) }
     }
-    return { values, failure: undefined }
+    return { values: packValues(codecs, values), failure: undefined }
   })
+
+/**
+ * A chunk under the caller's task span: its items run with the chunk's services (`runForkWith`), so the spans they
+ * open nest under that span too; they go back with the chunk's result.
+ */
+const runChunkTraced = (task: Task.Any, payloads: ArrayLike<unknown>, trace: TraceContext) => {
+  const spans: Array<WireSpan> = []
+  return Effect.map(Tracing.runInWorker(runEffectChunk(task, payloads), trace, spans), (result): ChunkResult =>
+    spans.length === 0 ? result : { ...result, spans }
+  )
+}
+
+type AnySync = Task.SyncTask<string, any, any, any>
+
+/** What a `Task.sync` body threw: its typed failure if the error Schema accepts it, else a defect. */
+const thrownToWire = (task: AnySync, codecs: Codecs, thrown: unknown): WireExit =>
+  codecs.isError(thrown) ? encodeExit(task, Exit.fail(thrown)) : defectToWire(thrown)
+
+/** Decodes the payload (unless the caller's encode already checked it) and calls the body: its value, or the outcome. */
+const callSync = (task: AnySync, codecs: Codecs, payload: unknown): { value: unknown } | WireExit => {
+  let input = payload
+  if (!codecs.payloadIsEncoded) {
+    const decoded = safely(codecs.decodePayload, payload)
+    if (Exit.isFailure(decoded)) return schemaFailure("DecodeError", task, "payload", decoded.cause)
+    input = decoded.value
+  }
+  try {
+    return { value: task.runSync(input) }
+  } catch (thrown) {
+    return thrownToWire(task, codecs, thrown)
+  }
+}
+
+const runSyncOne = (task: AnySync, payload: unknown): WireExit => {
+  const codecs = codecsOf(task)
+  const called = callSync(task, codecs, payload)
+  return "_tag" in called ? called : encodeExit(task, Exit.succeed(called.value))
+}
+
+/**
+ * A chunk of a `Task.sync` task: one plain loop, no Effect and no fiber per item, stopping at the first item that
+ * does not succeed (as `runEffectChunk`). A payload Schema without transformations is not decoded again, and a bare
+ * primitive success is checked with `typeof` (`successGuard`), so a number → number item costs a call and a test.
+ */
+const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult => {
+  const codecs = codecsOf(task)
+  const body = task.runSync
+  const guard = codecs.successGuard
+  const copy = codecs.successCopy
+  const values: Array<unknown> = []
+  const decode = codecs.payloadIsEncoded ? undefined : codecs.decodePayload
+  for (let i = 0; i < payloads.length; i++) {
+    let input = payloads[i]
+    if (decode !== undefined) {
+      const decoded = safely(decode, input)
+      if (Exit.isFailure(decoded)) {
+        return {
+          values: packValues(codecs, values),
+          failure: schemaFailure("DecodeError", task, "payload", decoded.cause)
+        }
+      }
+      input = decoded.value
+    }
+    let value: unknown
+    try {
+      value = body(input)
+    } catch (thrown) {
+      return { values: packValues(codecs, values), failure: thrownToWire(task, codecs, thrown) }
+    }
+    if (guard !== undefined && guard(value)) {
+      values.push(value)
+      continue
+    }
+    const copied = copy?.(value)
+    if (copied !== undefined) {
+      values.push(copied)
+      continue
+    }
+    const encoded = safely(codecs.encodeSuccess, value)
+    if (Exit.isFailure(encoded)) {
+      return {
+        values: packValues(codecs, values),
+        failure: schemaFailure("EncodeError", task, "success", encoded.cause)
+      }
+    }
+    values.push(encoded.value)
+  }
+  return { values: packValues(codecs, values), failure: undefined }
+}

@@ -31,6 +31,8 @@ const isPlainData = (value: unknown, depth: number): boolean => {
   if (typeof value !== "object") return typeof value !== "function" && typeof value !== "symbol"
   if (value === null) return true
   if (depth > 16 || types.isProxy(value)) return false
+  // A typed array (a batch of numbers crosses as one) is bytes: structured clone always takes it.
+  if (ArrayBuffer.isView(value)) return true
   const proto = Object.getPrototypeOf(value)
   if (proto === Array.prototype) {
     const array = value as ReadonlyArray<unknown>

@@ -66,7 +66,10 @@ describe("core: the queue", () => {
   it.effect("a job handed back returns to its place by age: behind an older one handed back before it", () =>
     Effect.gen(function* () {
       const backend = scripted(4)
-      const core = yield* Core.make({ maxQueue: Infinity, onFull: "suspend", shutdownTimeout: undefined }, backend.make)
+      const core = yield* Core.make(
+        { name: "core", maxQueue: Infinity, onFull: "suspend", shutdownTimeout: undefined },
+        backend.make
+      )
       // 1-4 start (say, pre-queued on two workers), 5-6 wait in the queue.
       yield* Effect.forEach([1, 2, 3, 4, 5, 6], (n) => core.submit(double, n))
       assert.deepStrictEqual(backend.started, [1, 2, 3, 4])

@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Exit from "effect/Exit"
 import * as Job from "../../../src/internal/job/job.ts"
+import * as Metrics from "../../../src/internal/observability/metrics.ts"
 import { double } from "../../fixtures/tasks.ts"
 
 const states: ReadonlyArray<Job.State> = ["Queued", "Dispatched", "Running", "Done", "Cancelled"]
@@ -24,10 +25,10 @@ const jobIn = (state: Job.State): Job.Job => {
       break
     case "Done":
       Job.dispatch(job, 150)
-      Job.finish(job)
+      Job.finish(job, "completed", 200)
       break
     case "Cancelled":
-      Job.cancel(job)
+      Job.cancel(job, 200)
       break
   }
   assert.strictEqual(job.state, state)
@@ -43,9 +44,13 @@ const table: ReadonlyArray<{
   { name: "dispatch", run: (job) => Job.dispatch(job, 200), to: { Queued: "Dispatched" } },
   { name: "requeue", run: Job.requeue, to: { Dispatched: "Queued" } },
   { name: "markRunning", run: Job.markRunning, to: { Dispatched: "Running", Running: "Running" } },
-  { name: "finish", run: Job.finish, to: { Dispatched: "Done", Running: "Done" } },
+  { name: "finish", run: (job) => Job.finish(job, "completed", 200), to: { Dispatched: "Done", Running: "Done" } },
   { name: "failQueued", run: Job.failQueued, to: { Queued: "Done" } },
-  { name: "cancel", run: Job.cancel, to: { Queued: "Cancelled", Dispatched: "Cancelled", Running: "Cancelled" } }
+  {
+    name: "cancel",
+    run: (job) => Job.cancel(job, 200),
+    to: { Queued: "Cancelled", Dispatched: "Cancelled", Running: "Cancelled" }
+  }
 ]
 
 describe("Job", () => {
@@ -109,12 +114,48 @@ describe("Job", () => {
     const job = jobIn("Running")
     const seen: Array<Exit.Exit<unknown, unknown>> = []
     job.resume = (exit) => seen.push(exit)
-    Job.finish(job)
+    Job.finish(job, "completed", 200)
     Job.settle(job, Exit.succeed(42))
     assert.deepStrictEqual(seen, [Exit.succeed(42)])
     assert.isUndefined(job.resume)
     const later = jobIn("Queued")
     Job.settle(later, Exit.fail("boom"))
     assert.deepStrictEqual(later.exit, Exit.fail("boom"))
+  })
+
+  it("the transitions count the job once: submitted when made, then by the one transition that ends it", () => {
+    const counts = (stats: Metrics.TaskStats) => [
+      stats.submitted,
+      stats.completed,
+      stats.failed,
+      stats.crashed,
+      stats.cancelled
+    ]
+    for (const [end, expected] of [
+      [(job: Job.Job) => Job.finish(job, "completed", 250), [1, 1, 0, 0, 0]],
+      [(job: Job.Job) => Job.finish(job, "failed", 250), [1, 0, 1, 0, 0]],
+      [(job: Job.Job) => Job.finish(job, "crashed", 250), [1, 0, 0, 1, 0]],
+      [(job: Job.Job) => Job.cancel(job, 250), [1, 0, 0, 0, 1]]
+    ] as const) {
+      const stats = Metrics.makeTaskStats("double")
+      const job = Job.make(1, double as never, 21, false, 100, stats)
+      Job.dispatch(job, 150)
+      Job.accepted(job, 150)
+      end(job)
+      // A second ending is refused and counts nothing.
+      Job.finish(job, "failed", 300)
+      Job.cancel(job, 300)
+      assert.deepStrictEqual(counts(stats), [...expected])
+      assert.strictEqual(stats.queueWait.count, 1)
+      assert.strictEqual(stats.queueWait.sum, 0.05)
+      assert.strictEqual(stats.run.count, 1)
+      assert.strictEqual(stats.run.sum, 0.1)
+    }
+    const queued = Metrics.makeTaskStats("double")
+    Job.failQueued(Job.make(2, double as never, 21, false, 100, queued))
+    Job.cancel(Job.make(3, double as never, 21, false, 100, queued), 200)
+    // Neither ran: no run time.
+    assert.deepStrictEqual(counts(queued), [2, 0, 1, 0, 1])
+    assert.strictEqual(queued.run.count, 0)
   })
 })

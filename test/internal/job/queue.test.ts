@@ -31,7 +31,7 @@ const ids = (queue: JobQueue.JobQueue) => JobQueue.queued(queue).map((job) => jo
 describe("JobQueue", () => {
   it("oldest first; cancelled jobs are skipped", () => {
     const { jobs, queue } = queueOf(1, 2, 3)
-    Job.cancel(jobs.get(2)!)
+    Job.cancel(jobs.get(2)!, 0)
     queue.size--
     assert.strictEqual(JobQueue.nextId(queue), 1)
     assert.strictEqual(dispatch(queue).id, 1)

@@ -12,7 +12,7 @@ const limits: Policy.Limits = { maxWorkers: 2, minWorkers: 0, maxTasksPerWorker:
 const job = (id: number, state: "Dispatched" | "Cancelled" = "Dispatched"): Job.Job => {
   const self = Job.make(id, double as never, id, false, 0)
   Job.dispatch(self, 0)
-  if (state === "Cancelled") Job.cancel(self)
+  if (state === "Cancelled") Job.cancel(self, 0)
   return self
 }
 

@@ -124,7 +124,7 @@ const simulate = (script: ReadonlyArray<typeof Action.Type>) =>
     }
 
     const core = yield* Core.make(
-      { maxQueue: Infinity, onFull: "suspend", shutdownTimeout: undefined },
+      { name: "schedule", maxQueue: Infinity, onFull: "suspend", shutdownTimeout: undefined },
       Pool.make(transport, {
         maxWorkers: 2,
         minWorkers: 0,
