@@ -243,16 +243,16 @@ export interface Runner extends AsyncDisposable {
  */
 export const makeRunner = <E>(layer: Layer.Layer<Executor.Executor, E>): Runner => {
   const runtime = ManagedRuntime.make(layer)
+  const built = builtOnce(runtime)
   // The runner's life: Idle (layer not built) -> Used (built or building) -> Disposed. Only a used runner has an
   // executor to shut down; disposing an idle one must not build the layer just to close it.
   let used = false
   let disposed: Promise<void> | undefined
   const rejectDisposed = () =>
     Promise.reject(new ExecutorShutdown({ message: "The runner was disposed; it runs no more tasks" }))
-  const rejection = (exit: Exit.Failure<unknown, unknown>) =>
-    isCancelledExit(exit) ? cancelledError() : Cause.squash(exit.cause)
   const runExit = <A, E2>(effect: Effect.Effect<A, E2, Executor.Executor>, signal?: AbortSignal) => {
     used = true
+    built.start()
     return runtime.runPromiseExit(effect, signal === undefined ? undefined : { signal })
   }
 
@@ -282,6 +282,10 @@ export const makeRunner = <E>(layer: Layer.Layer<Executor.Executor, E>): Runner 
     if (disposed !== undefined) return rejectDisposed()
     const signal = options?.signal
     if (signal?.aborted) return Promise.reject(cancelledError())
+    const ready = built.now()
+    // Once the layer is built, a task needs no runtime program: see `runBuilt`. Until then (the first calls, which
+    // build the layer) it runs as a program, so that aborting it also stops waiting for the layer.
+    if (ready !== undefined) return runBuilt(ready, task, input, signal)
     return runExit(runOn(task, input, undefined), signal).then((exit) => {
       if (Exit.isSuccess(exit)) return exit.value
       throw rejection(exit)
@@ -309,3 +313,70 @@ export const makeRunner = <E>(layer: Layer.Layer<Executor.Executor, E>): Runner 
 }
 
 const noop = () => {}
+
+const rejection = (exit: Exit.Failure<unknown, unknown>) =>
+  isCancelledExit(exit) ? cancelledError() : Cause.squash(exit.cause)
+
+/** A built runner's executor, and how to fork an Effect with the services its layer provides. */
+interface Built {
+  readonly executor: Executor.Executor["Service"]
+  readonly fork: <A, E>(effect: Effect.Effect<A, E, Executor.Executor>) => Fiber.Fiber<A, E>
+}
+
+/**
+ * The runner's layer services, read once the runtime has built them (`start` is called on first use, so an unused
+ * runner builds nothing); `now()` is undefined until then.
+ */
+const builtOnce = <E>(runtime: ManagedRuntime.ManagedRuntime<Executor.Executor, E>) => {
+  let built: Built | undefined
+  let building: Promise<void> | undefined
+  return {
+    now: () => built,
+    start: () => {
+      building ??= runtime.context().then((context) => {
+        built = { executor: Context.get(context, Executor.Executor), fork: Effect.runForkWith(context) }
+      }, noop)
+    }
+  }
+}
+
+/** Calls `onExit` with the fiber's exit: at once if it has one. */
+const observe = <A, E>(fiber: Fiber.Fiber<A, E>, onExit: (exit: Exit.Exit<A, E>) => void) => {
+  const exit = fiber.pollUnsafe()
+  if (exit !== undefined) onExit(exit)
+  else fiber.addObserver(onExit)
+}
+
+/**
+ * `run` on a built runner, the path a Promise caller takes per task: the submit runs as its own small fiber (it
+ * completes at once unless the queue is full) and the Promise settles from the future's own completion, with none
+ * of a runtime program's steps in between (the program `runInExecutor` builds costs a fiber, an uninterruptible
+ * region and a finalizer per task). The semantics are `runInExecutor`'s: aborting `signal` interrupts the submit
+ * or, once submitted, the future, and the Promise rejects with `CancelledError` once the task has stopped.
+ */
+const runBuilt = <T extends Task.Any>(
+  built: Built,
+  task: T,
+  input: Task.Payload<T>,
+  signal: AbortSignal | undefined
+): Promise<Task.Success<T>> =>
+  new Promise((resolve, reject) => {
+    const submitting = built.fork(built.executor.submit(task, input))
+    // What an abort interrupts: the submit while it waits for room, then the future.
+    let current: Fiber.Fiber<unknown, unknown> = submitting
+    const onAbort = () => {
+      current.interruptUnsafe()
+    }
+    const settle = (exit: Exit.Exit<unknown, unknown>) => {
+      signal?.removeEventListener("abort", onAbort)
+      if (Exit.isSuccess(exit)) resolve(exit.value as Task.Success<T>)
+      else reject(rejection(exit))
+    }
+    observe(submitting, (submitted) => {
+      if (Exit.isFailure(submitted)) return settle(submitted)
+      current = submitted.value.fiber
+      if (signal?.aborted) current.interruptUnsafe()
+      observe(current, settle)
+    })
+    signal?.addEventListener("abort", onAbort, { once: true })
+  })

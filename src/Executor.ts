@@ -433,7 +433,7 @@ export interface MapOptions {
    */
   readonly timeout?: Duration.Input | undefined
   /**
-   * How many inputs may be submitted ahead of the consumer (default `4 × concurrency × chunksize`, enough to keep every
+   * How many inputs may be submitted ahead of the consumer (default `8 × concurrency × chunksize`, enough to keep every
    * worker busy while results are consumed): inputs are pulled lazily, so an endless input never runs ahead
    * unboundedly.
    */

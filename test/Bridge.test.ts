@@ -225,6 +225,49 @@ describe("Bridge.makeRunner (Promise code)", () => {
     )
   })
 
+  it("once its layer is built, run keeps every semantic: typed errors, abort while queued, running or waiting for room", async () => {
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const board = yield* makeBoard
+          const runner = Bridge.makeRunner(Executor.layerWorkerThreads({ maxWorkers: 1, maxQueue: 1 }))
+          yield* Effect.addFinalizer(() => Effect.promise(() => runner.dispose()))
+          // The first calls build the layer; these run after it, on the runner's per-task path.
+          assert.strictEqual(yield* Effect.promise(() => runner.run(double, 2)), 4)
+          const error = yield* Effect.promise(() => runner.run(failWith, 7).catch((e: unknown) => e))
+          assert.instanceOf(error, Boom)
+          assert.strictEqual((error as Boom).code, 7)
+          const encode = yield* Effect.promise(() => runner.run(double, "x" as never).catch((e: unknown) => e))
+          assert.instanceOf(encode, ExecutorError.EncodeError)
+
+          const running = new AbortController()
+          const queued = new AbortController()
+          const waiting = new AbortController()
+          const run = (index: number, controller: AbortController) =>
+            runner.run(gated, { board: board.address, index }, { signal: controller.signal }).catch((e: unknown) => e)
+          const ran = run(0, running)
+          yield* board.started(0)
+          const dropped = run(1, queued)
+          // The queue holds one task: this one waits for room, still being submitted.
+          const refused = run(2, waiting)
+          const stats = yield* Effect.promise(() => runner.stats())
+          assert.strictEqual(stats.queued, 1, "task 1 waits for the worker; task 2 waits for room in the queue")
+          waiting.abort()
+          assert.instanceOf(yield* Effect.promise(() => refused), ExecutorError.CancelledError)
+          queued.abort()
+          assert.instanceOf(yield* Effect.promise(() => dropped), ExecutorError.CancelledError)
+          running.abort()
+          assert.instanceOf(yield* Effect.promise(() => ran), ExecutorError.CancelledError)
+          yield* board.interrupted(0)
+          assert.isFalse(board.hasStarted(1), "the aborted queued task never ran")
+          assert.isFalse(board.hasStarted(2), "the task aborted while waiting for room never ran")
+          const after = yield* Effect.promise(() => runner.stats())
+          assert.strictEqual(after.cancelled, 2, "task 2 never became a job; tasks 0 and 1 were cancelled")
+        })
+      )
+    )
+  })
+
   it("dispose() waits for work in flight, then releases every worker; later calls reject with ExecutorShutdown", async () => {
     await Effect.runPromise(
       Effect.scoped(
