@@ -21,6 +21,8 @@ const load = async (): Promise<Contender> => {
   switch (name) {
     case "effect-futures":
       return (await import("./contenders/effectFutures.ts")).contender
+    case "effect-futures+tracing":
+      return (await import("./contenders/effectFutures.ts")).contenderTraced
     case "effect-futures+spare":
       return (await import("./contenders/effectFutures.ts")).contenderWithSpare
     case "effect-futures-processes":

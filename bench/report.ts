@@ -153,6 +153,7 @@ const metrics: ReadonlyArray<Metric> = [
 
 const contenders = [
   "effect-futures",
+  "effect-futures+tracing",
   "effect-futures+spare",
   "piscina",
   "tinypool",
@@ -296,6 +297,18 @@ const targets = (results: Results): ReadonlyArray<Target> => {
       atLeast: false,
       unit: " MB"
     },
+    // Issue 19: what tracing costs per task (the no-op window with a tracer installed, against the same without).
+    {
+      label: "tracing on: extra wall time per no-op task (64 in flight, native spans, none kept)",
+      value: perTaskMicros(
+        valueOf(results, "noop", "effect-futures+tracing", "tasksPerSecond"),
+        ours("noop", "tasksPerSecond")
+      ),
+      mustReach: 10,
+      aim: 5,
+      atLeast: false,
+      unit: " µs"
+    },
     {
       label: "next-task latency after cancelling a running CPU task, with `spareWorkers: 1`",
       value: valueOf(results, "cancel", "effect-futures+spare", "nextStartMs"),
@@ -306,6 +319,10 @@ const targets = (results: Results): ReadonlyArray<Target> => {
     }
   ]
 }
+
+/** The extra microseconds per task of a slower throughput over a faster one. */
+const perTaskMicros = (slower: number | undefined, faster: number | undefined) =>
+  slower === undefined || faster === undefined ? undefined : 1e6 / slower - 1e6 / faster
 
 const verdict = (t: Target) => {
   if (t.value === undefined) return "not measured"

@@ -37,7 +37,12 @@ const processPools = ["effect-futures-processes", "tinypool-processes"]
 const startupContenders = ["effect-futures", "piscina", "tinypool", "raw", ...processPools]
 
 const scenarios: ReadonlyArray<Scenario> = [
-  { name: "noop", params: { tasks: quick ? 20_000 : 100_000, inFlight: 64 }, contenders: everyone },
+  // `effect-futures+tracing`: the same window with a tracer installed, for the per-task cost of tracing.
+  {
+    name: "noop",
+    params: { tasks: quick ? 20_000 : 100_000, inFlight: 64 },
+    contenders: [...everyone, "effect-futures+tracing"]
+  },
   { name: "burst", params: { tasks: quick ? 20_000 : 100_000 }, contenders: everyone },
   {
     name: "cpu",

@@ -2,7 +2,7 @@
  * effect-futures, used the way an Effect application uses it (imports as the README shows, the built package):
  * `Executor.layerWorkerThreads` or `Executor.layerProcesses` and Effect code.
  */
-import { Effect, Fiber, ManagedRuntime, Schedule, Stream } from "effect"
+import { Effect, Fiber, ManagedRuntime, Schedule, Stream, Tracer } from "effect"
 import { Bridge, Executor, Future } from "effect-futures"
 import { doubleSync, fib, noop, spin, stamp, sumItem } from "../tasks.ts"
 import {
@@ -23,10 +23,19 @@ const layerOf = (kind: Kind, options: Executor.WorkerOptions) => {
   return kind === "threads" ? Executor.layerWorkerThreads(all) : Executor.layerProcesses(all)
 }
 
+/** A tracer that makes Effect's native spans and keeps none: what tracing costs before any exporter's own work. */
+const discardingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
+
 const makeRun =
-  (kind: Kind, options: Executor.WorkerOptions) =>
-  <A, E>(program: Effect.Effect<A, E, Executor.Executor>) =>
-    Effect.runPromise(program.pipe(Effect.provide(layerOf(kind, options))))
+  (kind: Kind, options: Executor.WorkerOptions, traced = false) =>
+  <A, E>(program: Effect.Effect<A, E, Executor.Executor>) => {
+    const provided = program.pipe(Effect.provide(layerOf(kind, options)))
+    return Effect.runPromise(
+      traced
+        ? provided.pipe(Effect.withSpan("bench"), Effect.provideService(Tracer.Tracer, discardingTracer))
+        : provided
+    )
+  }
 
 /** The no-op window from Promise code: `runOne(i)` runs one no-op task and resolves with its value. */
 const promiseWindow = async (runOne: (i: number) => Promise<unknown>, tasks: number, inFlight: number) => {
@@ -69,8 +78,8 @@ const warm = Effect.forEach(range(1000), (i) => Effect.flatMap(Executor.submit(n
   discard: true
 })
 
-const makeContender = (options: Executor.WorkerOptions, kind: Kind = "threads"): Contender => {
-  const run = makeRun(kind, options)
+const makeContender = (options: Executor.WorkerOptions, kind: Kind = "threads", traced = false): Contender => {
+  const run = makeRun(kind, options, traced)
   return {
     noop: (tasks, inFlight) =>
       run(
@@ -218,6 +227,9 @@ export const contender = makeContender({})
 
 /** With one spare worker booted in reserve, for the cancellation scenario. */
 export const contenderWithSpare = makeContender({ spareWorkers: 1 })
+
+/** The defaults with a tracer installed (native spans, none kept): the per-task cost of tracing. */
+export const contenderTraced = makeContender({}, "threads", true)
 
 /** `layerProcesses` with the defaults (child processes), against tinypool's `child_process` runtime. */
 export const contenderProcesses = makeContender({}, "processes")
