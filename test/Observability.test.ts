@@ -189,6 +189,29 @@ for (const [label, makeLayer, workers] of layers) {
       })
     )
 
+    it.live("a task queued behind another is marked dispatched once, when a worker takes it", () =>
+      Effect.gen(function* () {
+        const { spans, tracer } = memoryTracer()
+        yield* Effect.gen(function* () {
+          const running = yield* Executor.submit(forever, 0)
+          yield* Future.running(running).pipe(Effect.repeat({ until: (running) => running }))
+          // The only worker is busy: this one waits in the queue (a pump that finds no room does not hand it over).
+          const queued = yield* Executor.submit(double, 1)
+          yield* Executor.submit(double, 2)
+          yield* Future.interrupt(running)
+          assert.strictEqual(yield* queued, 2)
+        }).pipe(Effect.provide(makeLayer(`queued-${label}`)), Effect.provideService(Tracer.Tracer, tracer))
+        const tasks = spans.filter(
+          (span) => span.name === "effect_futures.task" && span.attributes.get("task") === "double"
+        )
+        assert.strictEqual(tasks.length, 2)
+        for (const task of tasks) {
+          const dispatched = task.events.filter(([name]) => name === "effect_futures.dispatched")
+          assert.strictEqual(dispatched.length, 1, `one dispatched event, got ${dispatched.length}`)
+        }
+      })
+    )
+
     it.live("a cancelled task's span ends interrupted", () =>
       Effect.gen(function* () {
         const { spans, tracer } = memoryTracer()
