@@ -159,6 +159,7 @@ export const requeue = (job: Job): boolean => {
   const self = mutable(job)
   self.state = "Queued"
   self.slot = undefined
+  if (job.trace !== undefined) Tracing.requeued(job.trace)
   return true
 }
 
