@@ -107,6 +107,26 @@ for (const [label, makeLayer, workers] of layers) {
       }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
     )
 
+    it.live("a task that waited behind a running one has its queue wait recorded once", () =>
+      Effect.gen(function* () {
+        const name = `wait-once-${label}`
+        const snapshots = yield* Effect.gen(function* () {
+          const running = yield* Executor.submit(forever, 0)
+          yield* Future.running(running).pipe(Effect.repeat({ until: (running) => running }))
+          // Queued behind it (on a worker pool, maybe handed to the busy worker ahead of time, then given back when
+          // that worker is stopped): it waits once, until it runs.
+          const queued = yield* Executor.submit(double, 1)
+          yield* Future.interrupt(running)
+          assert.strictEqual(yield* queued, 2)
+          return yield* Metric.snapshot
+        }).pipe(Effect.provide(makeLayer(name)))
+        const wait = series(snapshots, "effect_futures_queue_wait_seconds", { executor: name, task: "double" })
+        assert.strictEqual(wait.count, 1)
+        const run = series(snapshots, "effect_futures_run_seconds", { executor: name, task: "double" })
+        assert.strictEqual(run.count, 1)
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
     it.live("the gauges read the live executor; once it closes, counters keep their values", () =>
       Effect.gen(function* () {
         const name = `gauges-${label}`
