@@ -65,6 +65,8 @@ export interface Job {
   readonly stats: Metrics.TaskStats
   /** Its span, when the submitter traces. */
   readonly trace: Tracing.TaskTrace | undefined
+  /** The queue wait `accepted` recorded for its current dispatch (taken back if the dispatch is undone). */
+  readonly waited: number | undefined
 }
 
 /** The same record, writable: only this module sees it so. */
@@ -81,6 +83,7 @@ interface Mutable {
   exit: Exit.Exit<unknown, unknown> | undefined
   stats: Metrics.TaskStats
   trace: Tracing.TaskTrace | undefined
+  waited: number | undefined
 }
 
 const mutable = (job: Job): Mutable => job as Mutable
@@ -108,7 +111,8 @@ export const make = (
     resume: undefined,
     exit: undefined,
     stats,
-    trace
+    trace,
+    waited: undefined
   }
   return job
 }
@@ -143,10 +147,12 @@ export const dispatch = (job: Job, now: number): boolean => {
 
 /**
  * The backend took the job it was dispatched to (`dispatch` stands): its queue wait, up to `now`, is recorded. A job
- * given back and dispatched again waits, and is recorded, again.
+ * given back (`requeue`) waits on: that record is taken back, and the dispatch that stands records the whole wait.
  */
 export const accepted = (job: Job, now: number): void => {
-  Metrics.observe(job.stats.queueWait, now - job.submittedAt)
+  const waited = now - job.submittedAt
+  Metrics.observe(job.stats.queueWait, waited)
+  mutable(job).waited = waited
 }
 
 /**
@@ -159,6 +165,10 @@ export const requeue = (job: Job): boolean => {
   const self = mutable(job)
   self.state = "Queued"
   self.slot = undefined
+  if (self.waited !== undefined) {
+    Metrics.unobserve(job.stats.queueWait, self.waited)
+    self.waited = undefined
+  }
   if (job.trace !== undefined) Tracing.requeued(job.trace)
   return true
 }
