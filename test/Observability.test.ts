@@ -127,6 +127,29 @@ for (const [label, makeLayer, workers] of layers) {
       }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
     )
 
+    it.live("a task cancelled before it started (Future.cancel true) has no run time", () =>
+      Effect.gen(function* () {
+        const name = `never-ran-${label}`
+        const snapshots = yield* Effect.gen(function* () {
+          const running = yield* Executor.submit(forever, 0)
+          yield* Future.running(running).pipe(Effect.repeat({ until: (running) => running }))
+          // Behind it: queued, or on a worker pool maybe handed to the busy worker ahead of time; it never runs.
+          const pending = yield* Executor.submit(double, 1)
+          assert.isTrue(yield* Future.cancel(pending))
+          yield* Future.interrupt(running)
+          return yield* Metric.snapshot
+        }).pipe(Effect.provide(makeLayer(name)))
+        const count = (metric: string) =>
+          series(snapshots, `effect_futures_tasks_${metric}_total`, { executor: name, task: "double" }).count
+        assert.strictEqual(count("cancelled"), 1)
+        const run = series(snapshots, "effect_futures_run_seconds", { executor: name, task: "double" })
+        assert.strictEqual(run.count, 0)
+        // Nor a queue wait, on every layer: it never left the line.
+        const wait = series(snapshots, "effect_futures_queue_wait_seconds", { executor: name, task: "double" })
+        assert.strictEqual(wait.count, 0)
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
     it.live("the gauges read the live executor; once it closes, counters keep their values", () =>
       Effect.gen(function* () {
         const name = `gauges-${label}`
