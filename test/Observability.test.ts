@@ -255,6 +255,27 @@ for (const [label, makeLayer, workers] of layers) {
       })
     )
 
+    it.live("a task cancelled before it started has no dispatched event: its run never began", () =>
+      Effect.gen(function* () {
+        const { spans, tracer } = memoryTracer()
+        yield* Effect.gen(function* () {
+          const running = yield* Executor.submit(forever, 0)
+          yield* Future.running(running).pipe(Effect.repeat({ until: (running) => running }))
+          const pending = yield* Executor.submit(double, 1)
+          assert.isTrue(yield* Future.cancel(pending))
+          yield* Future.interrupt(running)
+        }).pipe(Effect.provide(makeLayer(`never-ran-${label}`)), Effect.provideService(Tracer.Tracer, tracer))
+        const task = spans.find(
+          (span) => span.name === "effect_futures.task" && span.attributes.get("task") === "double"
+        )!
+        assert.strictEqual(task.status._tag, "Ended")
+        assert.deepStrictEqual(
+          task.events.map(([name]) => name),
+          []
+        )
+      })
+    )
+
     it.live("a cancelled task's span ends interrupted", () =>
       Effect.gen(function* () {
         const { spans, tracer } = memoryTracer()
