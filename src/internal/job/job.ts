@@ -220,7 +220,7 @@ export const failQueued = (job: Job): boolean => {
  * `Queued | Dispatched | Running → Cancelled`. Returns the state it left (so the caller knows whether a backend
  * must let go of it), or `undefined` if it was already over. `started` is false when the backend took back a
  * dispatched job that never started (it waited on a worker behind another one): like a queued one, it then has no
- * run time, and the queue wait its dispatch recorded is taken back.
+ * run time, and the queue wait its dispatch recorded (and its span's dispatched event) is taken back.
  */
 export const cancel = (job: Job, now: number, started = true): "Queued" | "Dispatched" | "Running" | undefined => {
   const from = job.state
@@ -229,9 +229,10 @@ export const cancel = (job: Job, now: number, started = true): "Queued" | "Dispa
   self.state = "Cancelled"
   job.stats.cancelled++
   if (from !== "Queued" && started) Metrics.observe(job.stats.run, now - job.dispatchedAt)
-  if (!started && self.waited !== undefined) {
-    Metrics.unobserve(job.stats.queueWait, self.waited)
+  if (!started) {
+    if (self.waited !== undefined) Metrics.unobserve(job.stats.queueWait, self.waited)
     self.waited = undefined
+    if (job.trace !== undefined) Tracing.requeued(job.trace)
   }
   if (job.trace !== undefined) Tracing.end(job.trace, Exit.interrupt())
   return from
