@@ -107,6 +107,49 @@ for (const [label, makeLayer, workers] of layers) {
       }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
     )
 
+    it.live("a task that waited behind a running one has its queue wait recorded once", () =>
+      Effect.gen(function* () {
+        const name = `wait-once-${label}`
+        const snapshots = yield* Effect.gen(function* () {
+          const running = yield* Executor.submit(forever, 0)
+          yield* Future.running(running).pipe(Effect.repeat({ until: (running) => running }))
+          // Queued behind it (on a worker pool, maybe handed to the busy worker ahead of time, then given back when
+          // that worker is stopped): it waits once, until it runs.
+          const queued = yield* Executor.submit(double, 1)
+          yield* Future.interrupt(running)
+          assert.strictEqual(yield* queued, 2)
+          return yield* Metric.snapshot
+        }).pipe(Effect.provide(makeLayer(name)))
+        const wait = series(snapshots, "effect_futures_queue_wait_seconds", { executor: name, task: "double" })
+        assert.strictEqual(wait.count, 1)
+        const run = series(snapshots, "effect_futures_run_seconds", { executor: name, task: "double" })
+        assert.strictEqual(run.count, 1)
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
+    it.live("a task cancelled before it started (Future.cancel true) has no run time", () =>
+      Effect.gen(function* () {
+        const name = `never-ran-${label}`
+        const snapshots = yield* Effect.gen(function* () {
+          const running = yield* Executor.submit(forever, 0)
+          yield* Future.running(running).pipe(Effect.repeat({ until: (running) => running }))
+          // Behind it: queued, or on a worker pool maybe handed to the busy worker ahead of time; it never runs.
+          const pending = yield* Executor.submit(double, 1)
+          assert.isTrue(yield* Future.cancel(pending))
+          yield* Future.interrupt(running)
+          return yield* Metric.snapshot
+        }).pipe(Effect.provide(makeLayer(name)))
+        const count = (metric: string) =>
+          series(snapshots, `effect_futures_tasks_${metric}_total`, { executor: name, task: "double" }).count
+        assert.strictEqual(count("cancelled"), 1)
+        const run = series(snapshots, "effect_futures_run_seconds", { executor: name, task: "double" })
+        assert.strictEqual(run.count, 0)
+        // Nor a queue wait, on every layer: it never left the line.
+        const wait = series(snapshots, "effect_futures_queue_wait_seconds", { executor: name, task: "double" })
+        assert.strictEqual(wait.count, 0)
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
     it.live("the gauges read the live executor; once it closes, counters keep their values", () =>
       Effect.gen(function* () {
         const name = `gauges-${label}`
@@ -186,6 +229,50 @@ for (const [label, makeLayer, workers] of layers) {
         const outers = spans.filter((span) => span.name === "outer")
         assert.strictEqual(outers.length, 4)
         for (const outer of outers) assert.include(tasks, parentOf(outer))
+      })
+    )
+
+    it.live("a task queued behind another is marked dispatched once, when a worker takes it", () =>
+      Effect.gen(function* () {
+        const { spans, tracer } = memoryTracer()
+        yield* Effect.gen(function* () {
+          const running = yield* Executor.submit(forever, 0)
+          yield* Future.running(running).pipe(Effect.repeat({ until: (running) => running }))
+          // The only worker is busy: this one waits in the queue (a pump that finds no room does not hand it over).
+          const queued = yield* Executor.submit(double, 1)
+          yield* Executor.submit(double, 2)
+          yield* Future.interrupt(running)
+          assert.strictEqual(yield* queued, 2)
+        }).pipe(Effect.provide(makeLayer(`queued-${label}`)), Effect.provideService(Tracer.Tracer, tracer))
+        const tasks = spans.filter(
+          (span) => span.name === "effect_futures.task" && span.attributes.get("task") === "double"
+        )
+        assert.strictEqual(tasks.length, 2)
+        for (const task of tasks) {
+          const dispatched = task.events.filter(([name]) => name === "effect_futures.dispatched")
+          assert.strictEqual(dispatched.length, 1, `one dispatched event, got ${dispatched.length}`)
+        }
+      })
+    )
+
+    it.live("a task cancelled before it started has no dispatched event: its run never began", () =>
+      Effect.gen(function* () {
+        const { spans, tracer } = memoryTracer()
+        yield* Effect.gen(function* () {
+          const running = yield* Executor.submit(forever, 0)
+          yield* Future.running(running).pipe(Effect.repeat({ until: (running) => running }))
+          const pending = yield* Executor.submit(double, 1)
+          assert.isTrue(yield* Future.cancel(pending))
+          yield* Future.interrupt(running)
+        }).pipe(Effect.provide(makeLayer(`never-ran-${label}`)), Effect.provideService(Tracer.Tracer, tracer))
+        const task = spans.find(
+          (span) => span.name === "effect_futures.task" && span.attributes.get("task") === "double"
+        )!
+        assert.strictEqual(task.status._tag, "Ended")
+        assert.deepStrictEqual(
+          task.events.map(([name]) => name),
+          []
+        )
       })
     )
 

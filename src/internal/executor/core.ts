@@ -310,7 +310,7 @@ const cancelIfPending = (self: CoreState, job: Job.Job): boolean => {
   }
   if (job.state !== "Dispatched" || !self.backend.cancelPending(job)) return false
   const now = self.clock.currentTimeMillisUnsafe()
-  Job.cancel(job, now)
+  Job.cancel(job, now, false)
   leaveRunning(self, job, now)
   pump(self)
   return true

@@ -65,6 +65,8 @@ export interface Job {
   readonly stats: Metrics.TaskStats
   /** Its span, when the submitter traces. */
   readonly trace: Tracing.TaskTrace | undefined
+  /** The queue wait `accepted` recorded for its current dispatch (taken back if the dispatch is undone). */
+  readonly waited: number | undefined
 }
 
 /** The same record, writable: only this module sees it so. */
@@ -81,6 +83,7 @@ interface Mutable {
   exit: Exit.Exit<unknown, unknown> | undefined
   stats: Metrics.TaskStats
   trace: Tracing.TaskTrace | undefined
+  waited: number | undefined
 }
 
 const mutable = (job: Job): Mutable => job as Mutable
@@ -108,7 +111,8 @@ export const make = (
     resume: undefined,
     exit: undefined,
     stats,
-    trace
+    trace,
+    waited: undefined
   }
   return job
 }
@@ -143,10 +147,12 @@ export const dispatch = (job: Job, now: number): boolean => {
 
 /**
  * The backend took the job it was dispatched to (`dispatch` stands): its queue wait, up to `now`, is recorded. A job
- * given back and dispatched again waits, and is recorded, again.
+ * given back (`requeue`) waits on: that record is taken back, and the dispatch that stands records the whole wait.
  */
 export const accepted = (job: Job, now: number): void => {
-  Metrics.observe(job.stats.queueWait, now - job.submittedAt)
+  const waited = now - job.submittedAt
+  Metrics.observe(job.stats.queueWait, waited)
+  mutable(job).waited = waited
 }
 
 /**
@@ -159,6 +165,11 @@ export const requeue = (job: Job): boolean => {
   const self = mutable(job)
   self.state = "Queued"
   self.slot = undefined
+  if (self.waited !== undefined) {
+    Metrics.unobserve(job.stats.queueWait, self.waited)
+    self.waited = undefined
+  }
+  if (job.trace !== undefined) Tracing.requeued(job.trace)
   return true
 }
 
@@ -207,14 +218,22 @@ export const failQueued = (job: Job): boolean => {
 
 /**
  * `Queued | Dispatched | Running → Cancelled`. Returns the state it left (so the caller knows whether a backend
- * must let go of it), or `undefined` if it was already over.
+ * must let go of it), or `undefined` if it was already over. `started` is false when the backend took back a
+ * dispatched job that never started (it waited on a worker behind another one): like a queued one, it then has no
+ * run time, and the queue wait its dispatch recorded (and its span's dispatched event) is taken back.
  */
-export const cancel = (job: Job, now: number): "Queued" | "Dispatched" | "Running" | undefined => {
+export const cancel = (job: Job, now: number, started = true): "Queued" | "Dispatched" | "Running" | undefined => {
   const from = job.state
   if (from === "Done" || from === "Cancelled") return undefined
-  mutable(job).state = "Cancelled"
+  const self = mutable(job)
+  self.state = "Cancelled"
   job.stats.cancelled++
-  if (from !== "Queued") Metrics.observe(job.stats.run, now - job.dispatchedAt)
+  if (from !== "Queued" && started) Metrics.observe(job.stats.run, now - job.dispatchedAt)
+  if (!started) {
+    if (self.waited !== undefined) Metrics.unobserve(job.stats.queueWait, self.waited)
+    self.waited = undefined
+    if (job.trace !== undefined) Tracing.requeued(job.trace)
+  }
   if (job.trace !== undefined) Tracing.end(job.trace, Exit.interrupt())
   return from
 }

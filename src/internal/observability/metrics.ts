@@ -51,6 +51,20 @@ export const observe = (histogram: Histogram, millis: number): void => {
   if (seconds > histogram.max) histogram.max = seconds
 }
 
+/**
+ * Takes back a duration `observe` recorded (a queue wait that did not end after all). Its bucket, count and sum are
+ * exact again; `min` and `max` stay as they were (they cannot be taken back): the duration taken back is never
+ * above the one that replaces it, so `max` still holds, and `min` may be lower than any value kept.
+ */
+export const unobserve = (histogram: Histogram, millis: number): void => {
+  const seconds = millis / 1000
+  let bucket = 0
+  while (bucket < boundaries.length && seconds > boundaries[bucket]) bucket++
+  histogram.counts[bucket]--
+  histogram.count--
+  histogram.sum -= seconds
+}
+
 /** One task's numbers on one executor. */
 export interface TaskStats {
   readonly task: string

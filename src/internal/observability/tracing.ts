@@ -3,7 +3,8 @@
  * it wherever the task runs.
  *
  * - Caller side: `start` opens the task span when the task is submitted (under the submitting fiber's span, in its
- *   tracer), `dispatched` marks the end of its queue wait with an event, `end` closes it with the task's outcome.
+ *   tracer), `dispatched` marks the end of its queue wait (an event, written by `end` when it closes the span with
+ *   the task's outcome; `requeued` takes it back).
  * - In process (`layerFibers`): the task runs with the span as its parent and the caller's tracer (`runInProcess`).
  * - On a worker or child process: the span's ids cross in the `Run` message (`TraceContext`). The worker runs the
  *   task under it as an external parent, with a tracer that keeps every span the task ends (`runInWorker`); they
@@ -33,6 +34,12 @@ export interface TaskTrace {
   readonly span: Tracer.Span
   readonly tracer: Tracer.Tracer
   readonly clock: Clock.Clock
+  /**
+   * When the job was last handed to a backend that kept it: written as it is dispatched, cleared when that dispatch
+   * is undone (no room after all, or given back to the queue), and emitted as the event when the span ends. An event
+   * written at dispatch could not be taken back, and a backend may end the job before `start` returns.
+   */
+  dispatchedAt: bigint | undefined
 }
 
 /**
@@ -60,17 +67,23 @@ export const start = (task: string, executor: string, clock: Clock.Clock, chunk:
   span.attribute("task", task)
   span.attribute("executor", executor)
   if (chunk) span.attribute("chunk", true)
-  return { span, tracer, clock }
+  return { span, tracer, clock, dispatchedAt: undefined }
 }
 
-/** The task left the queue for a worker: the queue wait ends, the run begins. */
+/** The task left the queue for a worker: the queue wait ends, the run begins (unless `requeued` undoes it). */
 export const dispatched = (trace: TaskTrace): void => {
-  trace.span.event("effect_futures.dispatched", trace.clock.currentTimeNanosUnsafe())
+  trace.dispatchedAt = trace.clock.currentTimeNanosUnsafe()
+}
+
+/** The dispatch was undone: the task waits in the queue again. */
+export const requeued = (trace: TaskTrace): void => {
+  trace.dispatchedAt = undefined
 }
 
 /** Closes the task span with the task's outcome (once: later calls do nothing). */
 export const end = (trace: TaskTrace, exit: Exit.Exit<unknown, unknown>): void => {
   if (trace.span.status._tag === "Ended") return
+  if (trace.dispatchedAt !== undefined) trace.span.event("effect_futures.dispatched", trace.dispatchedAt)
   trace.span.end(trace.clock.currentTimeNanosUnsafe(), exit)
 }
 

@@ -158,4 +158,22 @@ describe("Job", () => {
     assert.deepStrictEqual(counts(queued), [2, 0, 1, 0, 1])
     assert.strictEqual(queued.run.count, 0)
   })
+
+  it("a dispatch given back takes back the queue wait it recorded: the dispatch that stands records the whole wait", () => {
+    const stats = Metrics.makeTaskStats("double")
+    const job = Job.make(1, double as never, 21, false, 100, stats)
+    Job.dispatch(job, 150)
+    Job.accepted(job, 150)
+    assert.isTrue(Job.requeue(job))
+    assert.strictEqual(stats.queueWait.count, 0)
+    Job.dispatch(job, 400)
+    Job.accepted(job, 400)
+    Job.finish(job, "completed", 500)
+    assert.strictEqual(stats.queueWait.count, 1)
+    assert.strictEqual(stats.queueWait.sum, 0.3)
+    assert.strictEqual(
+      stats.queueWait.counts.reduce((a, b) => a + b, 0),
+      1
+    )
+  })
 })
