@@ -214,6 +214,39 @@ for (const [label, makeLayer, workers] of layers) {
       })
     )
 
+    it.live(
+      "a tracer that throws (ending the task span, or making a worker's span again) cannot keep a future from settling",
+      () =>
+        Effect.gen(function* () {
+          const tracer = Tracer.make({
+            span: (options) => {
+              // The task's own spans are made in the task itself on layerFibers (a throw there is the task's defect);
+              // on a worker pool they are made again by the caller, where a throw must stay the tracer's problem.
+              if (workers && options.name === "outer") throw new Error("tracer refuses outer")
+              const span = new Tracer.NativeSpan(options)
+              if (options.name === "effect_futures.task") {
+                span.end = () => {
+                  throw new Error("tracer refuses to end")
+                }
+              }
+              return span
+            }
+          })
+          const results = yield* Effect.gen(function* () {
+            const futures = [yield* Executor.submit(traced, 1), yield* Executor.submit(traced, 2)]
+            return yield* Effect.forEach(futures, (future) => Future.await(future))
+          }).pipe(
+            Effect.withSpan("caller"),
+            Effect.provide(makeLayer(`throwing-tracer-${label}`)),
+            Effect.provideService(Tracer.Tracer, tracer)
+          )
+          assert.deepStrictEqual(
+            results.map((exit) => (Exit.isSuccess(exit) ? exit.value : Exit.isFailure(exit) ? "failure" : "")),
+            [1, 2]
+          )
+        })
+    )
+
     it.live("map in chunks: a task span per chunk, and the spans its items open nest under it", () =>
       Effect.gen(function* () {
         const { spans, tracer } = memoryTracer()

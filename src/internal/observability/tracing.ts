@@ -83,8 +83,22 @@ export const requeued = (trace: TaskTrace): void => {
 /** Closes the task span with the task's outcome (once: later calls do nothing). */
 export const end = (trace: TaskTrace, exit: Exit.Exit<unknown, unknown>): void => {
   if (trace.span.status._tag === "Ended") return
-  if (trace.dispatchedAt !== undefined) trace.span.event("effect_futures.dispatched", trace.dispatchedAt)
-  trace.span.end(trace.clock.currentTimeNanosUnsafe(), exit)
+  guarded("ending a task span", () => {
+    if (trace.dispatchedAt !== undefined) trace.span.event("effect_futures.dispatched", trace.dispatchedAt)
+    trace.span.end(trace.clock.currentTimeNanosUnsafe(), exit)
+  })
+}
+
+/**
+ * Runs the user's tracer where the executor settles a task: a tracer that throws there must not keep the future
+ * from settling (or shutdown from ending), so its error becomes a process warning instead.
+ */
+const guarded = (what: string, use: () => void): void => {
+  try {
+    use()
+  } catch (cause) {
+    process.emitWarning(`effect-futures: the tracer threw while ${what}: ${String(cause)}`, "TracerWarning")
+  }
 }
 
 /** What a worker needs to parent the task's spans, as a W3C `traceparent`. */
@@ -187,9 +201,14 @@ const byStart = (a: WireSpan, b: WireSpan) => (a.startTime < b.startTime ? -1 : 
  * the list they had as parent. Parents start before their children, so spans are opened in start order; they are
  * ended in the order they ended in the worker.
  */
-export const reemit = (trace: TaskTrace, spans: ReadonlyArray<WireSpan>): void => {
+export const reemit = (trace: TaskTrace, spans: ReadonlyArray<WireSpan>): void =>
+  guarded("making a worker's spans again", () => reemitUnguarded(trace, spans))
+
+const reemitUnguarded = (trace: TaskTrace, spans: ReadonlyArray<WireSpan>): void => {
   const opened = new Map<string, Tracer.Span>()
   for (const wire of spans.slice().sort(byStart)) {
+    // A span the task ended twice came back twice: make it once.
+    if (opened.has(wire.spanId)) continue
     const parent = (wire.parentId === undefined ? undefined : opened.get(wire.parentId)) ?? trace.span
     const span = trace.tracer.span({
       name: wire.name,
@@ -206,6 +225,8 @@ export const reemit = (trace: TaskTrace, spans: ReadonlyArray<WireSpan>): void =
     opened.set(wire.spanId, span)
   }
   for (const wire of spans) {
-    opened.get(wire.spanId)!.end(wire.endTime, wire.failure === undefined ? Exit.void : Exit.fail(wire.failure))
+    const span = opened.get(wire.spanId)!
+    if (span.status._tag === "Ended") continue
+    span.end(wire.endTime, wire.failure === undefined ? Exit.void : Exit.fail(wire.failure))
   }
 }
