@@ -6,7 +6,7 @@
  * With `EFFECT_FUTURES_POSTGRES_URL` set (`npm run test:postgres` does it), the same runs against that Postgres.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Metric, Option, Redacted, Schema, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Layer, Metric, Option, Redacted, Schema, Scope, Stream, Tracer } from "effect"
 import { execFile, spawn } from "node:child_process"
 import { createHmac } from "node:crypto"
 import * as fs from "node:fs"
@@ -29,6 +29,7 @@ import {
   type TestCluster,
   poll,
   queryStorage,
+  freePort,
   sqliteStorage,
   startCluster,
   startRunner,
@@ -40,6 +41,7 @@ import {
 import { writeMarker } from "./fixtures/clusterMarker.ts"
 import { richEcho, slowJob, starts } from "./fixtures/clusterTasks.ts"
 import { makeBoard } from "./fixtures/latch.ts"
+import { traced } from "./fixtures/observabilityTasks.ts"
 import { Boom, double, gated } from "./fixtures/tasks.ts"
 import { exitWith } from "./fixtures/workerTasks.ts"
 import { outsideMarker } from "./outside/markerTasks.ts"
@@ -891,4 +893,55 @@ describe("Cluster security: the allowlist and the replay store", () => {
     assert.isFalse(Auth.verifyReply(key as never, "id", "body", tag), "a request's tag never passes as a reply's")
     assert.isFalse(Auth.verifyRequest(key as never, "body", ""))
   })
+})
+
+describe("Cluster tracing", () => {
+  it.live(
+    "the caller's task span crosses to the runner: the runner's task span and the spans the task opens there join its trace",
+    () => {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      return Effect.gen(function* () {
+        const storage = yield* sqliteStorage
+        const port = yield* freePort
+        // A runner in this process, so that its spans reach the same in-memory tracer (in production each process
+        // exports its own spans; the trace id ties them together).
+        yield* Layer.build(
+          Cluster.layerRunner({
+            modules: [fixtureModules],
+            storage,
+            secret: testSecret,
+            timings: fastTimings,
+            host: "127.0.0.1",
+            port,
+            workers: { maxWorkers: 1 }
+          })
+        )
+        const client = yield* Layer.build(
+          Cluster.layer({ storage, secret: testSecret, timings: fastTimings, submitDeadline: "20 seconds" })
+        )
+        const result = yield* Effect.flatMap(Executor.submit(traced, 5), (future) => Future.result(future)).pipe(
+          Effect.withSpan("caller"),
+          Effect.provideContext(client)
+        )
+        assert.strictEqual(result, 5)
+        const named = (name: string) => spans.filter((span) => span.name === name)
+        const caller = named("caller")[0]
+        const taskSpans = named("effect_futures.task")
+        // The client's task span, and the runner's (its local pool's), in the caller's trace.
+        assert.strictEqual(taskSpans.length, 2, spans.map((span) => span.name).join(", "))
+        for (const span of [...taskSpans, ...named("outer"), ...named("inner")]) {
+          assert.strictEqual(span.traceId, caller.traceId, span.name)
+        }
+        assert.strictEqual(named("inner").length, 1)
+      }).pipe(Effect.scoped, Effect.provideService(Tracer.Tracer, tracer))
+    },
+    60_000
+  )
 })

@@ -26,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import * as Tracer from "effect/Tracer"
 import * as SqlClient from "effect/sql/SqlClient"
 import { randomUUID } from "node:crypto"
 import {
@@ -178,7 +179,12 @@ const send = (self: ClientState, job: Job, entry: InFlight) =>
     const payload = toJson(job)
     if (payload._tag === "Fail") return fail(self, job, payload.error)
     const { entityId, run } = request(self, job, payload.json)
-    const call = self.call(entityId, run)
+    // Under the task's span (when tracing is on): Effect Cluster carries the current span to the runner, so the
+    // runner's own task span, and the spans the task opens there, join the caller's trace.
+    const call =
+      job.trace === undefined
+        ? self.call(entityId, run)
+        : Effect.provideService(self.call(entityId, run), Tracer.ParentSpan, job.trace.span)
     const exit = yield* Effect.exit(self.pruner === undefined ? call : pruned(self.pruner, call, entityId, run.id))
     if (Exit.isSuccess(exit)) return receive(self, job, run.id, entityId, exit.value)
     if (Cause.hasInterruptsOnly(exit.cause)) return
