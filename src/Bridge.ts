@@ -372,11 +372,13 @@ const runBuilt = <T extends Task.Any>(
       if (Exit.isSuccess(exit)) resolve(exit.value as Task.Success<T>)
       else reject(rejection(exit))
     }
+    // Listening before observing: `settle` may run at once (a payload that fails to encode, a task done during its
+    // submit), and must find the listener to take back, or a long-lived signal keeps one per call.
+    signal?.addEventListener("abort", onAbort, { once: true })
     observe(submitting, (submitted) => {
       if (Exit.isFailure(submitted)) return settle(submitted)
       current = submitted.value.fiber
       if (signal?.aborted) current.interruptUnsafe()
       observe(current, settle)
     })
-    signal?.addEventListener("abort", onAbort, { once: true })
   })

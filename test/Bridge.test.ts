@@ -3,6 +3,7 @@
  * both ways, typed errors through Promises, dispose with work in flight, and a responsive event loop.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { getEventListeners } from "node:events"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { Cause, Context, Deferred, Effect, Fiber, Layer } from "effect"
 import { Bridge, Executor, ExecutorError, Future } from "../src/index.ts"
@@ -266,6 +267,19 @@ describe("Bridge.makeRunner (Promise code)", () => {
         })
       )
     )
+  })
+
+  it("once built, run leaves no abort listener on a caller's long-lived signal, even when it settles at once", async () => {
+    await using runner = Bridge.makeRunner(Executor.layerFibers())
+    assert.strictEqual(await runner.run(double, 1), 2, "builds the layer")
+    // One signal shared by many calls (a request's, a server's): each call must take its listener back.
+    const shared = new AbortController()
+    for (let i = 0; i < 3; i++) {
+      const encode = await runner.run(double, "x" as never, { signal: shared.signal }).catch((e: unknown) => e)
+      assert.instanceOf(encode, ExecutorError.EncodeError)
+      assert.strictEqual(await runner.run(double, i, { signal: shared.signal }), i * 2)
+    }
+    assert.strictEqual(getEventListeners(shared.signal, "abort").length, 0)
   })
 
   it("dispose() waits for work in flight, then releases every worker; later calls reject with ExecutorShutdown", async () => {

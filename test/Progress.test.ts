@@ -66,6 +66,18 @@ describe.each(layers)("%s: Future.progress", (_label, layer) => {
     }).pipe(Effect.provide(layer))
   )
 
+  it.live("map with a chunksize runs a task that reports progress: its values are checked, then dropped", () =>
+    Effect.gen(function* () {
+      // Chunks have no future to read progress from; the task must still run as it does when submitted alone.
+      const values = yield* Stream.runCollect(Executor.map(steps, [1, 2, 3], { chunksize: 2 }))
+      assert.deepStrictEqual(values, [1, 2, 3])
+      const refused = yield* Effect.flip(Stream.runCollect(Executor.map(invalidProgress, [1, 2], { chunksize: 2 })))
+      assert.strictEqual(refused._tag, "TaskDefect")
+      if (refused._tag !== "TaskDefect") return
+      assert.strictEqual(refused.errorName, "InvalidProgress")
+    }).pipe(Effect.provide(layer))
+  )
+
   it.live("Task.progress in a task that declares no progress: a TaskDefect naming InvalidProgress", () =>
     Effect.gen(function* () {
       const future = yield* Executor.submit(undeclaredProgress, 1)

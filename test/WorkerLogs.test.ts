@@ -79,3 +79,28 @@ describe.each(layers)("%s: a task's logs", (_label, layer, executor, onWorker) =
     })
   )
 })
+
+const withInitializer: ReadonlyArray<readonly [string, Layer.Layer<Executor.Executor, unknown>]> = [
+  ["layerFibers", Executor.layerFibers({ initializer: { task: logsInside, input: "init" } })],
+  [
+    "layerWorkerThreads",
+    Executor.layerWorkerThreads({ maxWorkers: 1, initializer: { task: logsInside, input: "init" } })
+  ],
+  ["layerProcesses", Executor.layerProcesses({ maxWorkers: 1, initializer: { task: logsInside, input: "init" } })]
+]
+
+describe.each(withInitializer)("%s: an initializer's logs", (_label, layer) => {
+  it.live("reach the caller's Logger too, not the worker's stdout", () =>
+    Effect.gen(function* () {
+      const { lines, loggers } = recording()
+      // A task that ran means the initializer is done, and its lines (sent before it said so) have arrived.
+      const length = yield* Effect.flatMap(Executor.submit(logsInside, "ab"), (future) => future).pipe(
+        Effect.provide(Layer.provide(layer, loggers))
+      )
+      assert.strictEqual(length, 2)
+      const fromInit = lines.filter((line) => line.message[0] === "hello from the task" && line.message[1] === "init")
+      assert.strictEqual(fromInit.length, 1, JSON.stringify(lines))
+      assert.strictEqual(fromInit[0].level, "Warn")
+    })
+  )
+})

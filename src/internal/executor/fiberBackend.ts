@@ -116,10 +116,17 @@ const forkPerTask = (context: Context.Context<never>) => {
   }
 }
 
+const noSend = () => {}
+
 /** A job's Effect, with a progress reporter if its task declares `progress`. */
 const withProgress = <A>(job: Job, effect: Effect.Effect<A>): Effect.Effect<A> => {
-  if (job.chunk || Progress.schemaOf(job.task) === undefined) return effect
-  const target: Progress.Target = { task: job.task, send: (value) => Progress.publish(job, value) }
+  if (Progress.schemaOf(job.task) === undefined) return effect
+  // A chunk (map with a chunksize) has no future to read progress from: its items' values are checked, then
+  // dropped, as on a worker; without a reporter each item would die with InvalidProgress.
+  const target: Progress.Target = {
+    task: job.task,
+    send: job.chunk ? noSend : (value) => Progress.publish(job, value)
+  }
   return Effect.provideService(effect, Progress.CurrentReporter, () => target)
 }
 

@@ -253,7 +253,8 @@ const boot = (self: WorkerState, init: WorkerInit) => {
   const initialize = async () => {
     const resolved = await resolve(self, initializer.module, initializer.task)
     if (!Task.isTask(resolved)) return describeWireFailure(resolved)
-    const exit = await Effect.runPromise(runEncoded(resolved, initializer.payload))
+    // With the tasks' services: its log lines go to the caller's Logger too, not to this worker's stdout.
+    const exit = await Effect.runPromiseWith(self.context)(runEncoded(resolved, initializer.payload))
     return exit._tag === "Success" ? undefined : describeWireFailure(exit)
   }
   initialize().then(

@@ -109,10 +109,15 @@ const structCopyOf = (ast: SchemaAST.AST): Copy | undefined => {
       return undefined
     }
     const copy: Record<string, unknown> = {}
-    for (let i = 0; i < keys.length; i++) {
-      const value = (input as Record<string, unknown>)[keys[i]]
-      if (!guards[i](value)) return undefined
-      copy[keys[i]] = value
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        const value = (input as Record<string, unknown>)[keys[i]]
+        if (!guards[i](value)) return undefined
+        copy[keys[i]] = value
+      }
+    } catch {
+      // A getter (or a Proxy) that throws: the parser reads it again, under `safely`, and reports it as its error.
+      return undefined
     }
     return copy
   }

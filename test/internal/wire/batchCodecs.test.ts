@@ -87,6 +87,35 @@ describe("batch codecs", () => {
     assert.include(error.message, "Expected number")
   })
 
+  it.effect(
+    "a record whose field throws when read is the parser's EncodeError both ways, not a throw or a defect",
+    () =>
+      Effect.gen(function* () {
+        // A plain object (a getter, or a Proxy over one) whose read throws: the parser reports it as an EncodeError.
+        const throwing = (): { name: string; x: number; y: number } =>
+          Object.defineProperty({ name: "a", x: 0, y: 2 }, "x", {
+            enumerable: true,
+            get: () => {
+              throw new Error("unreadable x")
+            }
+          })
+        const encoded = encodePayloads(points, [{ name: "ok", x: 1, y: 2 }, throwing()])
+        assert.isTrue(Result.isFailure(encoded))
+        assert.instanceOf((encoded as Result.Failure<unknown, unknown>).failure, ExecutorError.EncodeError)
+        const unreadable = Task.sync("codecUnreadable", {
+          module,
+          payload: Schema.Number,
+          success: Point,
+          run: throwing
+        })
+        const result = yield* Effect.exit(runChunkEncoded(unreadable, [1]))
+        assert.isTrue(Exit.isSuccess(result), "the chunk answers; it does not die (a worker would answer Interrupted)")
+        const failure = (result as Exit.Success<{ failure: unknown }>).value.failure
+        assert.deepInclude(failure, { _tag: "ExecutorError" })
+        assert.deepInclude((failure as { error: unknown }).error, { _tag: "EncodeError", which: "success" })
+      })
+  )
+
   it("numbers (checked ones too) are packed into a Float64Array and unpacked into a plain array", () => {
     const encoded = encodePayloads(numbers, [1, -0, 2.5])
     assert.isTrue(Result.isSuccess(encoded))
