@@ -50,6 +50,22 @@ const prepare = (
 
 const isWire = (value: Effect.Effect<unknown, unknown> | WireExit): value is WireExit => !Effect.isEffect(value)
 
+/** An item whose success does not encode: `encodeExit` then makes its outcome, which says why. */
+const NOT_ENCODED: unique symbol = Symbol("NOT_ENCODED")
+
+/**
+ * A success value's wire form, by the cheapest path its Schema allows: as it is when a `typeof` test says it is a
+ * bare primitive (`successGuard`), a plain copy of a record of plain fields (`successCopy`), else the parser. Used
+ * per item in a chunk, where an `Exit` per item would cost more than the item.
+ */
+const encodedSuccess = (codecs: Codecs, value: unknown): unknown => {
+  if (codecs.successGuard !== undefined && codecs.successGuard(value)) return value
+  const copied = codecs.successCopy?.(value)
+  if (copied !== undefined) return copied
+  const encoded = safely(codecs.encodeSuccess, value)
+  return Exit.isSuccess(encoded) ? encoded.value : NOT_ENCODED
+}
+
 /**
  * Runs a task on an encoded payload and encodes the outcome: what a worker does for one task, and what the
  * in-process executor does so that both keep exactly the same semantics.
@@ -95,7 +111,6 @@ const runEffectChunk = (task: Task.Any, payloads: ArrayLike<unknown>): Effect.Ef
     // Items run with the chunk's services, not the default ones: under `layerFibers` that is what keeps a test's
     // TestClock (and any logger) in force for every item of a chunk, as it is for a single task.
     const runFork = Effect.runForkWith(yield* Effect.context<never>())
-    const guard = codecs.successGuard
     const values: Array<unknown> = []
     for (let i = 0; i < payloads.length; i++) {
       const prepared = prepare(task, payloads[i], codecs)
@@ -111,18 +126,9 @@ const runEffectChunk = (task: Task.Any, payloads: ArrayLike<unknown>): Effect.Ef
       }
       // The common case, a success, is encoded straight into `values` without an intermediate outcome object.
       if (Exit.isSuccess(exit)) {
-        if (guard !== undefined && guard(exit.value)) {
-          values.push(exit.value)
-          continue
-        }
-        const copied = codecs.successCopy?.(exit.value)
-        if (copied !== undefined) {
-          values.push(copied)
-          continue
-        }
-        const encoded = safely(codecs.encodeSuccess, exit.value)
-        if (Exit.isSuccess(encoded)) {
-          values.push(encoded.value)
+        const encoded = encodedSuccess(codecs, exit.value)
+        if (encoded !== NOT_ENCODED) {
+          values.push(encoded)
           continue
         }
       }
@@ -177,8 +183,6 @@ const runSyncOne = (task: AnySync, payload: unknown): WireExit => {
 const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult => {
   const codecs = codecsOf(task)
   const body = task.runSync
-  const guard = codecs.successGuard
-  const copy = codecs.successCopy
   const values: Array<unknown> = []
   const decode = codecs.payloadIsEncoded ? undefined : codecs.decodePayload
   for (let i = 0; i < payloads.length; i++) {
@@ -199,23 +203,11 @@ const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult 
     } catch (thrown) {
       return { values: packValues(codecs, values), failure: thrownToWire(task, codecs, thrown) }
     }
-    if (guard !== undefined && guard(value)) {
-      values.push(value)
-      continue
+    const encoded = encodedSuccess(codecs, value)
+    if (encoded === NOT_ENCODED) {
+      return { values: packValues(codecs, values), failure: encodeExit(task, Exit.succeed(value)) }
     }
-    const copied = copy?.(value)
-    if (copied !== undefined) {
-      values.push(copied)
-      continue
-    }
-    const encoded = safely(codecs.encodeSuccess, value)
-    if (Exit.isFailure(encoded)) {
-      return {
-        values: packValues(codecs, values),
-        failure: schemaFailure("EncodeError", task, "success", encoded.cause)
-      }
-    }
-    values.push(encoded.value)
+    values.push(encoded)
   }
   return { values: packValues(codecs, values), failure: undefined }
 }
