@@ -39,8 +39,9 @@ import {
   tlsFiles
 } from "./fixtures/clusterHarness.ts"
 import { writeMarker } from "./fixtures/clusterMarker.ts"
-import { richEcho, slowJob, starts } from "./fixtures/clusterTasks.ts"
+import { gatedJob, richEcho, starts } from "./fixtures/clusterTasks.ts"
 import { makeBoard } from "./fixtures/latch.ts"
+import { memoryTracer } from "./fixtures/memoryTracer.ts"
 import { traced } from "./fixtures/observabilityTasks.ts"
 import { Boom, double, gated } from "./fixtures/tasks.ts"
 import { exitWith } from "./fixtures/workerTasks.ts"
@@ -288,9 +289,7 @@ describe(`${label}: failover`, () => {
         yield* eventually(
           Effect.gen(function* () {
             const batch = yield* Effect.forEach(Array.from({ length: 12 }), () =>
-              Effect.flatMap(Executor.submit(slowJob, { index: 0, millis: 0, log: os.devNull }), (f) =>
-                Future.result(f)
-              )
+              Effect.flatMap(Executor.submit(gatedJob, { index: 0, log: os.devNull }), (f) => Future.result(f))
             )
             for (const { pid } of batch) answered.add(pid)
             return answered.size === pids.size
@@ -301,7 +300,7 @@ describe(`${label}: failover`, () => {
         const gate = path.join(path.dirname(log), "gate")
         const futures = yield* Effect.forEach(
           Array.from({ length: 30 }, (_, index) => index),
-          (index) => Executor.submit(slowJob, { index, millis: 0, log, gate })
+          (index) => Executor.submit(gatedJob, { index, log, gate })
         ).pipe(Effect.provideContext(context))
 
         // Kill a runner while it is running a task: mid-way, by construction (the gate is closed).
@@ -463,7 +462,7 @@ const everyRunnerAnswers = Effect.suspend(() => {
   return eventually(
     Effect.gen(function* () {
       const batch = yield* Effect.forEach(Array.from({ length: 12 }), () =>
-        Effect.flatMap(Executor.submit(slowJob, { index: 0, millis: 0, log: os.devNull }), (f) => Future.result(f))
+        Effect.flatMap(Executor.submit(gatedJob, { index: 0, log: os.devNull }), (f) => Future.result(f))
       )
       for (const { pid } of batch) answered.add(pid)
       return answered.size === shared!.runners.length
@@ -899,14 +898,7 @@ describe("Cluster tracing", () => {
   it.live(
     "the caller's task span crosses to the runner: the runner's task span and the spans the task opens there join its trace",
     () => {
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span: (options) => {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = memoryTracer()
       return Effect.gen(function* () {
         const storage = yield* sqliteStorage
         const port = yield* freePort

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url"
 import { Clock, Effect, Exit, Layer, Metric, Option, References, Stream, Tracer } from "effect"
 import { Executor, Future } from "../src/index.ts"
 import * as Tracing from "../src/internal/observability/tracing.ts"
+import { memoryTracer } from "./fixtures/memoryTracer.ts"
 import { forever, traced } from "./fixtures/observabilityTasks.ts"
 import { double, failWith, throws } from "./fixtures/tasks.ts"
 import { exitWith } from "./fixtures/workerTasks.ts"
@@ -29,19 +30,6 @@ const series = (snapshots: ReadonlyArray<Metric.Metric.Snapshot>, id: string, at
   )
   assert.strictEqual(found.length, 1, `one series ${id} ${JSON.stringify(attributes)}`)
   return found[0].state as any
-}
-
-/** An in-memory tracer: every span it opens, in order. */
-const memoryTracer = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
 }
 
 const parentOf = (span: Tracer.Span): Tracer.AnySpan | undefined => Option.getOrUndefined(span.parent)
