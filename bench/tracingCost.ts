@@ -9,6 +9,7 @@
 import { Effect, Tracer } from "effect"
 import { Executor, Future } from "effect-futures"
 import { noop } from "./tasks.ts"
+import { discardingTracer } from "./contenders/effectFutures.ts"
 import { WORKERS } from "./contenders/types.ts"
 
 const mode = process.argv[2] ?? "off"
@@ -20,8 +21,6 @@ const batch = (n: number) =>
     concurrency: 64,
     discard: true
   })
-
-const discarding = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
 
 const program = Effect.gen(function* () {
   yield* batch(1000)
@@ -41,6 +40,8 @@ const program = Effect.gen(function* () {
 }).pipe(Effect.provide(Executor.layerWorkerThreads({ maxWorkers: WORKERS, minWorkers: WORKERS })))
 
 const traced =
-  mode === "on" ? program.pipe(Effect.withSpan("bench"), Effect.provideService(Tracer.Tracer, discarding)) : program
+  mode === "on"
+    ? program.pipe(Effect.withSpan("bench"), Effect.provideService(Tracer.Tracer, discardingTracer))
+    : program
 
 console.log(JSON.stringify(await Effect.runPromise(traced)))

@@ -24,7 +24,7 @@ const layerOf = (kind: Kind, options: Executor.WorkerOptions) => {
 }
 
 /** A tracer that makes Effect's native spans and keeps none: what tracing costs before any exporter's own work. */
-const discardingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
+export const discardingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
 
 const makeRun =
   (kind: Kind, options: Executor.WorkerOptions, traced = false) =>
