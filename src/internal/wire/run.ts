@@ -154,25 +154,35 @@ type AnySync = Task.SyncTask<string, any, any, any>
 const thrownToWire = (task: AnySync, codecs: Codecs, thrown: unknown): WireExit =>
   codecs.isError(thrown) ? encodeExit(task, Exit.fail(thrown)) : defectToWire(thrown)
 
-/** Decodes the payload (unless the caller's encode already checked it) and calls the body: its value, or the outcome. */
-const callSync = (task: AnySync, codecs: Codecs, payload: unknown): { value: unknown } | WireExit => {
+/** How a `Task.sync` item stopped short of a value: its outcome. (A class, so a body may return any value.) */
+class Stopped {
+  readonly wire: WireExit
+  constructor(wire: WireExit) {
+    this.wire = wire
+  }
+}
+
+/**
+ * Decodes the payload (unless the caller's encode already checked it) and calls the body: its value, or `Stopped`
+ * with the outcome. Only an item that stops allocates.
+ */
+const callSync = (task: AnySync, codecs: Codecs, payload: unknown): unknown => {
   let input = payload
   if (!codecs.payloadIsEncoded) {
     const decoded = safely(codecs.decodePayload, payload)
-    if (Exit.isFailure(decoded)) return schemaFailure("DecodeError", task, "payload", decoded.cause)
+    if (Exit.isFailure(decoded)) return new Stopped(schemaFailure("DecodeError", task, "payload", decoded.cause))
     input = decoded.value
   }
   try {
-    return { value: task.runSync(input) }
+    return task.runSync(input)
   } catch (thrown) {
-    return thrownToWire(task, codecs, thrown)
+    return new Stopped(thrownToWire(task, codecs, thrown))
   }
 }
 
 const runSyncOne = (task: AnySync, payload: unknown): WireExit => {
-  const codecs = codecsOf(task)
-  const called = callSync(task, codecs, payload)
-  return "_tag" in called ? called : encodeExit(task, Exit.succeed(called.value))
+  const value = callSync(task, codecsOf(task), payload)
+  return value instanceof Stopped ? value.wire : encodeExit(task, Exit.succeed(value))
 }
 
 /**
@@ -182,27 +192,10 @@ const runSyncOne = (task: AnySync, payload: unknown): WireExit => {
  */
 const runSyncChunk = (task: AnySync, payloads: ArrayLike<unknown>): ChunkResult => {
   const codecs = codecsOf(task)
-  const body = task.runSync
   const values: Array<unknown> = []
-  const decode = codecs.payloadIsEncoded ? undefined : codecs.decodePayload
   for (let i = 0; i < payloads.length; i++) {
-    let input = payloads[i]
-    if (decode !== undefined) {
-      const decoded = safely(decode, input)
-      if (Exit.isFailure(decoded)) {
-        return {
-          values: packValues(codecs, values),
-          failure: schemaFailure("DecodeError", task, "payload", decoded.cause)
-        }
-      }
-      input = decoded.value
-    }
-    let value: unknown
-    try {
-      value = body(input)
-    } catch (thrown) {
-      return { values: packValues(codecs, values), failure: thrownToWire(task, codecs, thrown) }
-    }
+    const value = callSync(task, codecs, payloads[i])
+    if (value instanceof Stopped) return { values: packValues(codecs, values), failure: value.wire }
     const encoded = encodedSuccess(codecs, value)
     if (encoded === NOT_ENCODED) {
       return { values: packValues(codecs, values), failure: encodeExit(task, Exit.succeed(value)) }
